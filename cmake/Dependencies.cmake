@@ -1,0 +1,20 @@
+# Every dependency is a Debian bookworm package (hack/install-deps.sh installs them).
+set(Boost_NO_WARN_NEW_VERSIONS ON)
+find_package(Boost 1.81.0 EXACT REQUIRED CONFIG COMPONENTS system url)
+find_package(yaml-cpp REQUIRED)
+find_package(RapidJSON REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
+if(NOT CANARYD_FUZZ)
+  find_package(spdlog REQUIRED)
+  find_package(CLI11 REQUIRED)
+  find_package(prometheus-cpp REQUIRED)
+  find_package(GTest REQUIRED)
+  find_package(benchmark REQUIRED)
+endif()
+
+# RapidJSON: std::string support; its config sets RapidJSON_INCLUDE_DIRS only.
+add_library(canaryd_rapidjson INTERFACE)
+target_include_directories(canaryd_rapidjson SYSTEM INTERFACE ${RapidJSON_INCLUDE_DIRS})
+target_compile_definitions(canaryd_rapidjson INTERFACE RAPIDJSON_HAS_STDSTRING=1)
