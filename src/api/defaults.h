@@ -23,6 +23,9 @@ inline constexpr int32_t kDefaultConsecutiveErrorLimit = 4;
 inline constexpr int32_t kDefaultInconclusiveLimit = 0;
 inline constexpr Duration kDefaultPrometheusTimeout = std::chrono::seconds(10);
 
+// Traffic weights are percentages unless trafficRouting.maxTrafficWeight says otherwise.
+inline constexpr int32_t kDefaultMaxTrafficWeight = 100;
+
 // nginx-ingress annotation prefix (kubernetes/ingress-nginx --annotations-prefix).
 inline constexpr std::string_view kDefaultNginxAnnotationPrefix = "nginx.ingress.kubernetes.io";
 

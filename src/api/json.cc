@@ -273,21 +273,42 @@ ParseResult<std::vector<rapidjson::Document>> parseYamlDocuments(std::string_vie
   std::vector<rapidjson::Document> docs;
   if (yamlNestingTooDeep(text))
     return ParseError{"nested more than " + std::to_string(kMaxYamlNesting) + " levels deep"};
-  try {
-    std::vector<YAML::Node> nodes = YAML::LoadAll(std::string(text));
-    for (const auto& node : nodes) {
-      if (node.IsNull() || !node.IsDefined()) continue;
+  // Split as kubectl does (apimachinery util/yaml.YAMLReader): a line that starts with
+  // "---" followed only by white space ends a document. Each piece is parsed on its
+  // own with YAML::Load: yaml-cpp 0.7's LoadAll loops forever on inputs such as "'a',".
+  size_t pos = 0, line = 0, startLine = 0, start = 0;
+  auto flush = [&](size_t end) -> std::optional<ParseError> {
+    std::string_view chunk = text.substr(start, end - start);
+    try {
+      YAML::Node node = YAML::Load(std::string(chunk));
+      if (node.IsNull() || !node.IsDefined()) return std::nullopt;
       rapidjson::Document doc;
       convertNode(node, doc, doc.GetAllocator(), 0);
       docs.push_back(std::move(doc));
+    } catch (const YamlError& e) {
+      return ParseError{e.message, startLine + e.mark.line + 1,
+                        static_cast<size_t>(e.mark.column + 1)};
+    } catch (const YAML::Exception& e) {
+      if (e.mark.is_null()) return ParseError{e.msg};
+      return ParseError{e.msg, startLine + e.mark.line + 1,
+                        static_cast<size_t>(e.mark.column + 1)};
     }
-  } catch (const YamlError& e) {
-    return ParseError{e.message, static_cast<size_t>(e.mark.line + 1),
-                      static_cast<size_t>(e.mark.column + 1)};
-  } catch (const YAML::Exception& e) {
-    return ParseError{e.msg, e.mark.is_null() ? 0 : static_cast<size_t>(e.mark.line + 1),
-                      e.mark.is_null() ? 0 : static_cast<size_t>(e.mark.column + 1)};
+    return std::nullopt;
+  };
+  while (pos <= text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view l = text.substr(pos, eol - pos);
+    if (l.starts_with("---") && l.find_first_not_of(" \t\r", 3) == std::string_view::npos) {
+      if (auto err = flush(pos)) return *err;
+      start = eol + 1 > text.size() ? text.size() : eol + 1;
+      startLine = line + 1;
+    }
+    pos = eol + 1;
+    ++line;
   }
+  if (start < text.size())
+    if (auto err = flush(text.size())) return *err;
   return docs;
 }
 

@@ -28,7 +28,8 @@ using ParseResult = boost::system::result<T, ParseError>;
 ParseResult<rapidjson::Document> parseJson(std::string_view text);
 
 // Parses a YAML stream into one JSON document per YAML document, skipping empty
-// documents (as kubectl does with `---` separators and comment-only documents).
+// documents. Documents are split as kubectl splits them: at lines that are "---" followed
+// only by white space (apimachinery util/yaml.YAMLReader).
 // Errors: syntax errors with their position; anchors/aliases are resolved; mapping keys
 // that are not scalars are an error; non-finite floats are an error (JSON has none).
 ParseResult<std::vector<rapidjson::Document>> parseYamlDocuments(std::string_view text);

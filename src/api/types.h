@@ -142,6 +142,8 @@ struct AnalysisStep {
   bool operator==(const AnalysisStep&) const = default;
 };
 
+// kPrefix is decoded so that manifests written for Argo Rollouts get a precise
+// validation error: neither nginx nor Gateway API header matches can match a prefix.
 struct StringMatch {
   enum class Kind { kExact, kPrefix, kRegex };
   Kind kind = Kind::kExact;
@@ -155,8 +157,9 @@ struct HeaderMatch {
   bool operator==(const HeaderMatch&) const = default;
 };
 
-// Routes matching requests to the canary whatever the weight. An empty match and no
-// cookie removes the header route.
+// Routes matching requests to the canary whatever the weight. A step with an empty
+// match and no cookie removes the header route of the same name (all of canaryd's header
+// routes when the name is empty); routes are also removed at promotion and abort.
 struct SetHeaderRouteStep {
   std::string name;
   std::vector<HeaderMatch> match;
@@ -198,7 +201,9 @@ struct GatewayApiTrafficRouting {
 struct TrafficRouting {
   std::optional<NginxTrafficRouting> nginx;
   std::optional<GatewayApiTrafficRouting> gatewayAPI;
-  std::optional<int32_t> maxTrafficWeight;  // the total weights are out of (default 100)
+  // The total weights are out of (kDefaultMaxTrafficWeight when absent; nginx's
+  // canary-weight-total).
+  std::optional<int32_t> maxTrafficWeight;
   bool operator==(const TrafficRouting&) const = default;
 };
 

@@ -549,7 +549,7 @@ void validateCanary(ErrorList& errors, const FieldPath& path, const CanaryStrate
   checkNonNegative(errors, path.child("scaleDownDelaySeconds"), c.scaleDownDelaySeconds);
   checkNonNegative(errors, path.child("abortScaleDownDelaySeconds"),
                    c.abortScaleDownDelaySeconds);
-  int32_t maxWeight = 100;
+  int32_t maxWeight = kDefaultMaxTrafficWeight;
   if (c.trafficRouting) {
     validateTrafficRouting(errors, path.child("trafficRouting"), *c.trafficRouting);
     if (c.trafficRouting->maxTrafficWeight && *c.trafficRouting->maxTrafficWeight > 0)

@@ -55,6 +55,23 @@ TEST(Yaml, RefusesDeepNestingBeforeParsing) {
   EXPECT_TRUE(parseYamlDocuments(quoted));
 }
 
+TEST(Yaml, QuotedScalarFollowedByCommaDoesNotHang) {
+  // yaml-cpp 0.7's LoadAll never returns on these inputs (found by the fuzz target).
+  // Parsing must return, and what it returns is not an object, so lint reports the
+  // document as not being a Kubernetes object.
+  for (const char* text : {"''''''''''''''''''''', 2\n", "'a',\n"}) {
+    auto r = parseYamlDocuments(text);
+    if (!r) continue;
+    for (const auto& doc : *r) EXPECT_FALSE(doc.IsObject()) << text;
+  }
+}
+
+TEST(Yaml, ErrorLinesCountFromTheStartOfTheFile) {
+  auto r = parseYamlDocuments("a: 1\n---   \nb: 2\n---\nc: [1\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 6u) << r.error().toString();
+}
+
 TEST(Yaml, SplitsDocumentsAndSkipsEmptyOnes) {
   auto r = parseYamlDocuments("---\n# only a comment\n---\na: 1\n---\n---\nb: 2\n");
   ASSERT_TRUE(r);
