@@ -1,0 +1,30 @@
+#include "informer/store.h"
+
+#include <algorithm>
+
+namespace canaryd::informer {
+
+std::string metaNamespaceKey(std::string_view ns, std::string_view name) {
+  if (ns.empty()) return std::string(name);
+  std::string key;
+  key.reserve(ns.size() + 1 + name.size());
+  key.append(ns).append("/").append(name);
+  return key;
+}
+
+StoreResult<std::pair<std::string, std::string>> splitMetaNamespaceKey(std::string_view key) {
+  auto slashes = std::count(key.begin(), key.end(), '/');
+  std::pair<std::string, std::string> parts;
+  if (slashes == 0) {
+    parts.second = key;
+  } else if (slashes == 1) {
+    auto slash = key.find('/');
+    parts.first = key.substr(0, slash);
+    parts.second = key.substr(slash + 1);
+  } else {
+    return StoreError::of("unexpected key format: \"" + std::string(key) + "\"");
+  }
+  return parts;
+}
+
+}  // namespace canaryd::informer
