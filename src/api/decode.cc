@@ -674,16 +674,27 @@ ObjectMeta decodeObjectMeta(const Value& value, const FieldPath& path, ErrorList
   return meta;
 }
 
+namespace {
+
+// Reads what every top-level object has (apiVersion, kind, metadata); false when the
+// value is not an object, which is then the one error.
+bool readTopLevel(ObjectReader& r, const Value& value, std::string_view kind, ObjectMeta& meta) {
+  if (!r.ok()) {
+    if (value.IsNull()) r.errors().push_back(requiredError(FieldPath(), "an object"));
+    return false;
+  }
+  checkTypeMeta(r, kind);
+  if (const Value* m = r.get("metadata"))
+    meta = decodeObjectMeta(*m, FieldPath("metadata"), r.errors());
+  return true;
+}
+
+}  // namespace
+
 Decoded<Rollout> decodeRollout(const Value& value, DecodeOptions options) {
   Decoded<Rollout> out;
   ObjectReader r(value, FieldPath(), out.errors, options.strict);
-  if (!r.ok()) {
-    if (value.IsNull()) out.errors.push_back(requiredError(FieldPath(), "an object"));
-    return out;
-  }
-  checkTypeMeta(r, kRolloutKind);
-  if (const Value* m = r.get("metadata"))
-    out.object.metadata = decodeObjectMeta(*m, FieldPath("metadata"), out.errors);
+  if (!readTopLevel(r, value, kRolloutKind, out.object.metadata)) return out;
   if (const Value* s = r.get("spec")) {
     decodeSpec(*s, FieldPath("spec"), out.errors, options.strict, out.object.spec);
   } else {
@@ -703,13 +714,7 @@ Decoded<RolloutStatus> decodeRolloutStatus(const Value& value) {
 Decoded<AnalysisTemplate> decodeAnalysisTemplate(const Value& value, DecodeOptions options) {
   Decoded<AnalysisTemplate> out;
   ObjectReader r(value, FieldPath(), out.errors, options.strict);
-  if (!r.ok()) {
-    if (value.IsNull()) out.errors.push_back(requiredError(FieldPath(), "an object"));
-    return out;
-  }
-  checkTypeMeta(r, kAnalysisTemplateKind);
-  if (const Value* m = r.get("metadata"))
-    out.object.metadata = decodeObjectMeta(*m, FieldPath("metadata"), out.errors);
+  if (!readTopLevel(r, value, kAnalysisTemplateKind, out.object.metadata)) return out;
   if (const Value* s = r.get("spec")) {
     ObjectReader sr(*s, FieldPath("spec"), out.errors, options.strict);
     sr.object("prometheus", [&](const Value& p, const FieldPath& pp) {
