@@ -1,0 +1,72 @@
+// Analysis glue: which analysis applies now, and what its verdict does to the rollout
+// (Failed aborts, Inconclusive pauses). Measuring and judging belong to the AnalysisRunner.
+#include <spdlog/spdlog.h>
+
+#include "controller/context.h"
+
+namespace canaryd::controller {
+namespace {
+
+void applyResult(Context& ctx, const AnalysisResult& result) {
+  ctx.newStatus.analysis = result.status;
+  if (result.nextRunAt) ctx.requeueNoLaterThan(*result.nextRunAt);
+  switch (result.outcome) {
+    case AnalysisOutcome::kFailed:
+      abortRollout(ctx, "AnalysisFailed", result.reason, result.metric, result.measurement);
+      break;
+    case AnalysisOutcome::kInconclusive:
+      pauseInconclusive(ctx, result.reason);
+      break;
+    case AnalysisOutcome::kRunning:
+    case AnalysisOutcome::kSuccessful:
+      break;
+  }
+}
+
+}  // namespace
+
+std::string missingCapability(const Context& ctx) {
+  const auto& c = ctx.canary;
+  if (c.trafficRouting && !ctx.routers) {
+    std::string which = c.trafficRouting->nginx        ? "nginx"
+                        : c.trafficRouting->gatewayAPI ? "gatewayAPI"
+                                                       : "";
+    std::string field = "spec.strategy.canary.trafficRouting";
+    if (!which.empty()) field += "." + which;
+    return "traffic routing (" + field + ") is not available in this build of canaryd";
+  }
+  if (!ctx.analysis) {
+    if (c.analysis)
+      return "analysis (spec.strategy.canary.analysis) is not available in this build of "
+             "canaryd";
+    for (size_t i = 0; i < c.steps.size(); ++i)
+      if (std::holds_alternative<api::AnalysisStep>(c.steps[i]))
+        return "analysis (spec.strategy.canary.steps[" + std::to_string(i) +
+               "].analysis) is not available in this build of canaryd";
+  }
+  return "";
+}
+
+void runBackgroundAnalysis(Context& ctx) {
+  const auto& c = ctx.canary;
+  if (!c.analysis || !ctx.analysis || !ctx.canaryActive() || ctx.aborted()) return;
+  int32_t index = ctx.stepIndex();
+  if (index < c.analysis->startingStep) return;
+  // An inline analysis step owns status.analysis while it runs.
+  if (index < ctx.stepCount() && std::holds_alternative<api::AnalysisStep>(c.steps[index])) return;
+  AnalysisRequest request{ctx.rollout,  ctx.newStatus,          *c.analysis,
+                          std::nullopt, ctx.newStatus.stableRS, ctx.desiredHash,
+                          ctx.now};
+  applyResult(ctx, ctx.analysis->run(request));
+}
+
+bool runAnalysisStep(Context& ctx, const api::AnalysisStep& step, int32_t index) {
+  AnalysisRequest request{ctx.rollout, ctx.newStatus,          step.analysis,
+                          index,       ctx.newStatus.stableRS, ctx.desiredHash,
+                          ctx.now};
+  AnalysisResult result = ctx.analysis->run(request);
+  applyResult(ctx, result);
+  return result.outcome == AnalysisOutcome::kSuccessful;
+}
+
+}  // namespace canaryd::controller

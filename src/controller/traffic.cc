@@ -1,0 +1,57 @@
+// Traffic: the weight the data plane is told (status.canaryWeight) and header routes,
+// through the TrafficRouter extension point. Without trafficRouting the weight is the
+// replica ratio and only recorded.
+#include <spdlog/spdlog.h>
+
+#include "controller/context.h"
+
+namespace canaryd::controller {
+
+void buildRouter(Context& ctx) {
+  if (!ctx.canary.trafficRouting || !ctx.routers) return;
+  std::string canaryHash = ctx.canaryActive() ? ctx.desiredHash : "";
+  auto router = ctx.routers->newRouter(
+      RouterTarget{ctx.rollout, ctx.newStatus.stableRS, std::move(canaryHash)});
+  if (!router) {
+    ctx.fail(router.error().invalidSpec ? Result::terminal(router.error().message)
+                                        : Result::transient(router.error().message));
+    return;
+  }
+  ctx.router = std::move(*router);
+}
+
+void reconcileTraffic(Context& ctx, const DesiredScale& scale) {
+  auto& s = ctx.newStatus;
+  const int32_t before = s.canaryWeight;
+  const bool live = ctx.canaryActive() && !ctx.aborted();
+  int32_t target = live ? scale.weight : 0;
+  if (!ctx.routed()) {
+    s.canaryWeight = target;
+  } else {
+    // Traffic never goes to a canary with no available pods.
+    if (!ctx.canaryRS || ctx.canaryRS->availableReplicas == 0) target = 0;
+    if (target != before) {
+      if (auto r = ctx.router->setWeight(target); !r) {
+        ctx.fail(r.error().invalidSpec ? Result::terminal(r.error().message)
+                                       : Result::transient(r.error().message));
+        return;
+      }
+      s.canaryWeight = target;
+    }
+    if (ctx.canaryEnded || (!live && before != 0)) {
+      if (auto r = ctx.router->removeManagedRoutes(); !r) {
+        ctx.fail(Result::transient(r.error().message));
+        return;
+      }
+    }
+  }
+  if (s.canaryWeight != before) {
+    std::string how = ctx.routed() ? std::string(ctx.router->type()) : "replica ratio";
+    ctx.event(EventType::kNormal, "WeightChanged",
+              "Canary weight " + std::to_string(before) + " -> " + std::to_string(s.canaryWeight) +
+                  " (" + how + ")");
+    spdlog::info("{}: canary weight {} -> {} ({})", ctx.key, before, s.canaryWeight, how);
+  }
+}
+
+}  // namespace canaryd::controller
