@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time, starting
-# from the seed corpus (tests/fuzz/corpus, the examples and the api test data).
+# from its seed corpus (manifests: tests/fuzz/corpus, the examples and the api test
+# data; Prometheus responses: tests/analysis/testdata/prometheus_responses).
 #   hack/fuzz.sh [SECONDS]   seconds per target (default 60); CI runs a short bound.
 # New interesting inputs stay in build/fuzz/corpus-*; a crash leaves crash-* files
 # there and exits non-zero.
@@ -13,10 +14,14 @@ cmake -S . -B "$build" -G Ninja -DCANARYD_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 cmake --build "$build" -j "$(nproc)"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$PWD/tests/fuzz/ubsan.supp"
-for target in fuzz_manifest; do
+for target in fuzz_manifest fuzz_prometheus_response; do
   corpus="$build/corpus-$target"
   mkdir -p "$corpus"
-  for seed in tests/fuzz/corpus/* manifests/examples/*.yaml tests/api/testdata/*.yaml; do
+  case $target in
+    fuzz_manifest) seeds="tests/fuzz/corpus/* manifests/examples/*.yaml tests/api/testdata/*.yaml" ;;
+    fuzz_prometheus_response) seeds="tests/analysis/testdata/prometheus_responses/*" ;;
+  esac
+  for seed in $seeds; do
     [ -f "$seed" ] && cp "$seed" "$corpus/seed-$(basename "$seed")"
   done
   echo "fuzz: $target for ${seconds}s"
