@@ -5,9 +5,11 @@
 // and custom objects against their structural schema.
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "api/json.h"
 #include "api_server.h"
+#include "controller/pod_template_hash.h"
 #include "schema.h"
 
 namespace canaryd::emulator {
@@ -255,29 +257,92 @@ void workload(const ResourceType& type, Value& obj, Alloc& a, api::ErrorList& er
     }
 }
 
-void service(Value& obj, Alloc& a, bool create, const Value* old, std::mt19937_64& rng,
-             api::ErrorList& errs) {
+// The first address of the service CIDR 10.96.0.0/12 and its size. Offsets below
+// kReservedOffsets (10.96.0.1 for the kubernetes Service, 10.96.0.10 for DNS by
+// convention) are never handed out, as kube-apiserver keeps its static band for
+// requested addresses.
+constexpr uint32_t kServiceCidrBase = (10u << 24) | (96u << 16);
+constexpr uint32_t kServiceCidrSize = 1u << 20;
+constexpr uint32_t kReservedOffsets = 16;
+
+std::string ipv4(uint32_t ip) {
+  return std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 255) + "." +
+         std::to_string((ip >> 8) & 255) + "." + std::to_string(ip & 255);
+}
+
+// A ClusterIP for namespace/name: FNV-32a of "namespace/name" picks the first candidate
+// in the dynamic band (so a Service gets the same address in every run), then the next
+// free one.
+std::string allocateClusterIp(const std::string& ns, const std::string& name,
+                              const std::set<std::string>& allocated) {
+  controller::Fnv32a h;
+  h.write(ns + "/" + name);
+  uint32_t band = kServiceCidrSize - kReservedOffsets - 1;  // the last address is broadcast
+  for (uint32_t i = 0; i < band; ++i) {
+    std::string ip = ipv4(kServiceCidrBase + kReservedOffsets + (h.sum32() + i) % band);
+    if (!allocated.count(ip)) return ip;
+  }
+  return {};
+}
+
+// Services (pkg/registry/core/service/storage/alloc.go, core/v1 defaults): a ClusterIP
+// from 10.96.0.0/12 on create unless headless or ExternalName, kept on update (an empty
+// clusterIP in the update means "keep"), immutable once set.
+void service(Value& obj, Alloc& a, bool create, const Value* old,
+             const std::set<std::string>& allocated, api::ErrorList& errs) {
   Value& spec = member(obj, "spec", a, rapidjson::kObjectType);
   if (!spec.IsObject()) return;
   setDefault(spec, "type", Value("ClusterIP"), a);
   setDefault(spec, "sessionAffinity", Value("None"), a);
   std::string type = spec["type"].IsString() ? spec["type"].GetString() : "";
-  if (type != "ExternalName") {
-    if (create && !spec.HasMember("clusterIP")) {
-      std::uniform_int_distribution<int> d(1, 254);
-      std::string ip = "10.96." + std::to_string(d(rng)) + "." + std::to_string(d(rng));
-      spec.AddMember("clusterIP", Value(ip.c_str(), a), a);
-    } else if (!create && old && !spec.HasMember("clusterIP")) {
+  auto clusterIp = [](const Value& s) -> std::string {
+    auto it = s.FindMember("clusterIP");
+    return it != s.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+  };
+  FieldPath ipsPath = FieldPath("spec.clusterIPs");
+  if (type == "ExternalName") {
+    // ExternalName Services have no ClusterIP (the registry releases it on type change).
+    if (spec.HasMember("clusterIP") && clusterIp(spec).empty()) spec.RemoveMember("clusterIP");
+    if (spec.HasMember("clusterIPs")) spec.RemoveMember("clusterIPs");
+  } else {
+    std::string requested = clusterIp(spec);
+    std::string previous;
+    if (!create && old) {
       auto os = old->FindMember("spec");
-      if (os != old->MemberEnd() && os->value.IsObject() && os->value.HasMember("clusterIP"))
-        spec.AddMember("clusterIP", Value(os->value["clusterIP"], a), a);
+      if (os != old->MemberEnd() && os->value.IsObject()) previous = clusterIp(os->value);
     }
-    if (spec.HasMember("clusterIP") && !spec.HasMember("clusterIPs") &&
-        spec["clusterIP"].IsString()) {
+    std::string ip = requested;
+    if (!previous.empty()) {
+      if (requested.empty())
+        ip = previous;
+      else if (requested != previous)
+        errs.push_back(api::invalidError(ipsPath.index(0), api::quoteValue(requested),
+                                         "may not change once set"));
+    } else if (requested.empty()) {
+      ip = allocateClusterIp(metaString(obj, "namespace"), metaString(obj, "name"), allocated);
+      if (ip.empty())
+        errs.push_back(
+            api::invalidError(ipsPath, "[]string(nil)", "failed to allocate IP: range is full"));
+    } else if (requested != "None" && create && allocated.count(requested)) {
+      errs.push_back(api::invalidError(
+          ipsPath, "[]string{" + api::quoteValue(requested) + "}",
+          "failed to allocate IP " + requested + ": provided IP is already allocated"));
+    }
+    if (!ip.empty()) {
+      if (spec.HasMember("clusterIP"))
+        spec["clusterIP"].SetString(ip.c_str(), a);
+      else
+        spec.AddMember("clusterIP", Value(ip.c_str(), a), a);
       Value ips(rapidjson::kArrayType);
-      ips.PushBack(Value(spec["clusterIP"], a), a);
+      ips.PushBack(Value(ip.c_str(), a), a);
+      if (spec.HasMember("clusterIPs")) spec.RemoveMember("clusterIPs");
       spec.AddMember("clusterIPs", ips, a);
+      Value families(rapidjson::kArrayType);
+      families.PushBack("IPv4", a);
+      setDefault(spec, "ipFamilies", std::move(families), a);
+      setDefault(spec, "ipFamilyPolicy", Value("SingleStack"), a);
     }
+    setDefault(spec, "internalTrafficPolicy", Value("Cluster"), a);
   }
   if (spec.HasMember("ports") && spec["ports"].IsArray()) {
     auto& ports = spec["ports"];
@@ -346,7 +411,15 @@ std::optional<ApiError> ApiServer::admit(const Request& req, const ResourceType&
                                          "field is immutable"));
     }
   } else if (type.group.empty() && type.kind == "Service") {
-    service(obj, a, create, old, rng_, errs);
+    std::set<std::string> allocated;
+    for (const auto& svc : store_.list("/services", "")) {
+      const Value* ip = svc->HasMember("spec") && (*svc)["spec"].IsObject() &&
+                                (*svc)["spec"].HasMember("clusterIP")
+                            ? &(*svc)["spec"]["clusterIP"]
+                            : nullptr;
+      if (ip && ip->IsString()) allocated.insert(ip->GetString());
+    }
+    service(obj, a, create, old, allocated, errs);
   } else if (type.group.empty() && type.kind == "Secret") {
     setDefault(obj, "type", Value("Opaque"), a);
     // stringData is write-only: merged into data, base64-encoded (core/v1 conversion).

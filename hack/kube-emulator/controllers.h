@@ -1,23 +1,29 @@
 // Simulated cluster controllers that run inside the emulator on its I/O thread: the
 // garbage collector (background/foreground deletion by ownerReferences), the namespace
-// controller (empties a terminating namespace, then removes it), and ReplicaSet /
-// Deployment status convergence (replicas become ready after a configurable delay; a
-// pod-template annotation keeps them unready). Not synchronised: I/O thread only.
+// controller (empties a terminating namespace, then removes it), the deployment
+// controller (each Deployment owns a ReplicaSet "<name>-<pod-template-hash>" per pod
+// template, scaled and reported as kube-controller-manager does), ReplicaSet status
+// convergence (replicas become ready after a configurable delay; a pod-template
+// annotation keeps them unready) and a kubelet for bare Pods (Running and Ready after
+// the same delay). Not synchronised: I/O thread only.
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "api_server.h"
 
 namespace canaryd::emulator {
 
 struct ControllerOptions {
-  // Time from a ReplicaSet/Deployment spec change until its replicas report ready.
+  // Time from a ReplicaSet spec change until its replicas report ready, and from a
+  // Pod's creation until it runs.
   std::chrono::milliseconds readyDelay{500};
-  // A pod template annotation with this key and value "true" keeps readyReplicas at 0.
+  // A pod template annotation with this key and value "true" keeps readyReplicas at 0
+  // (and on a bare Pod keeps it Running but not Ready).
   std::string neverReadyAnnotation = "emulator.canaryd.io/never-ready";
 };
 
@@ -37,7 +43,7 @@ class Controllers {
     foreground_.insert({storeKey, key});
     dirty_ = true;
   }
-  // A ReplicaSet or Deployment changed: the status simulation looks again.
+  // A ReplicaSet, Deployment or Pod changed: the workload controllers look again.
   void markWorkloadsDirty() { workloadsDirty_ = true; }
   ControllerOptions& options() { return options_; }
 
@@ -46,6 +52,22 @@ class Controllers {
   void finalizeNamespaces();
   // Returns true if some object still waits for its ready delay.
   bool convergeWorkloads();
+  // The deployment controller's sync (pkg/controller/deployment/sync.go, rolling.go,
+  // recreate.go), simplified: the ReplicaSet of the current template is scaled to
+  // spec.replicas at once; older ones go to 0 when it is available (RollingUpdate) or at
+  // once (Recreate); old ReplicaSets beyond revisionHistoryLimit are deleted.
+  void syncDeployments();
+  void syncDeployment(const rapidjson::Value& deployment, std::vector<ObjectPtr> owned);
+  // ReplicaSet status; returns true if one still waits for its delay.
+  bool convergeReplicaSets(std::chrono::steady_clock::time_point now, std::set<std::string>& live);
+  // Deployment status from its ReplicaSets (deployment controller's calculateStatus).
+  void deploymentStatuses();
+  // The kubelet's part for Pods: Pending -> Running with Ready conditions after the
+  // delay. Returns true if one still waits.
+  bool runPods(std::chrono::steady_clock::time_point now, std::set<std::string>& live);
+  // Sends a request to the API server as a controller would (not counted, no faults).
+  Response call(const std::string& method, const std::string& path, const std::string& body,
+                const std::string& contentType = "application/merge-patch+json");
 
   ApiServer& api_;
   ControllerOptions options_;
@@ -55,6 +77,8 @@ class Controllers {
   bool pending_ = false;
   // uid -> (generation, time that generation was first seen)
   std::map<std::string, std::pair<int64_t, std::chrono::steady_clock::time_point>> seen_;
+  // Deployment uid -> status.collisionCount raised by a ReplicaSet name collision.
+  std::map<std::string, int32_t> collisionCounts_;
 };
 
 }  // namespace canaryd::emulator

@@ -28,10 +28,10 @@ int main(int argc, char** argv) {
   app.add_option("--token", options.token, "bearer token to require (generated with --tls)");
   app.add_option("--kubeconfig-out", kubeconfigOut, "write a kubeconfig for clients to this file");
   app.add_option("--ready-delay-ms", readyDelayMs,
-                 "delay before ReplicaSet/Deployment replicas are ready")
+                 "delay before ReplicaSet replicas and Pods are ready")
       ->capture_default_str();
   app.add_option("--never-ready-annotation", options.controllers.neverReadyAnnotation,
-                 "pod template annotation (value \"true\") that keeps replicas unready")
+                 "pod (template) annotation (value \"true\") that keeps replicas unready")
       ->capture_default_str();
   app.add_option("--bookmark-interval-seconds", bookmarkSeconds, "interval of watch bookmarks")
       ->capture_default_str();

@@ -97,6 +97,33 @@ Response successStatus(const ResourceType& type, const Value& obj) {
   return jsonResponse(body);
 }
 
+// A DELETE body: meta/v1 DeleteOptions as JSON, or as protobuf (client-go's typed
+// clients, and so helm, send it in the client's content type).
+boost::system::result<rapidjson::Document, ApiError> decodeDeleteOptions(const Request& req) {
+  const std::string cannot = "DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions";
+  std::string mt = mediaType(req.contentType);
+  if (mt == "application/vnd.kubernetes.protobuf") {
+    auto decoded = decodeProtobufDeleteOptions(req.body);
+    if (!decoded) return badRequest(cannot + ": " + decoded.error().message);
+    return std::move(*decoded);
+  }
+  if (!mt.empty() && mt != "application/json" && mt != "*/*" && mt != "application/yaml")
+    return unsupportedMediaType(
+        "application/json, application/yaml, application/vnd.kubernetes.protobuf");
+  rapidjson::Document opts;
+  if (mt == "application/yaml") {
+    auto docs = api::parseYamlDocuments(req.body);
+    if (!docs || docs->size() != 1) return badRequest(cannot);
+    opts = std::move(docs->front());
+  } else {
+    auto parsed = api::parseJson(req.body);
+    if (!parsed) return badRequest(cannot);
+    opts = std::move(*parsed);
+  }
+  if (!opts.IsObject()) return badRequest(cannot);
+  return opts;
+}
+
 }  // namespace
 
 boost::system::result<rapidjson::Document, ApiError> ApiServer::decodeBody(
@@ -489,11 +516,12 @@ Response ApiServer::remove(const Request& req, const Target& t) {
   auto existing = store_.get(type.storeKey(), t.ns, t.name);
   if (!existing) return errorResponse(notFound(type.group, type.resource, t.name));
   std::string policy = queryValue(req, "propagationPolicy");
+  bool dryRun = isDryRun(req);
   if (!req.body.empty()) {
-    auto opts = api::parseJson(req.body);
-    if (!opts || !opts->IsObject())
-      return errorResponse(
-          badRequest("DeleteOptions in version \"v1\" cannot be handled as a DeleteOptions"));
+    auto opts = decodeDeleteOptions(req);
+    if (!opts) return errorResponse(opts.error());
+    if (auto d = opts->FindMember("dryRun"); d != opts->MemberEnd() && d->value.IsArray())
+      for (const auto& v : d->value.GetArray()) dryRun |= v == "All";
     if (auto p = opts->FindMember("propagationPolicy");
         p != opts->MemberEnd() && p->value.IsString())
       policy = p->value.GetString();
@@ -523,7 +551,7 @@ Response ApiServer::remove(const Request& req, const Target& t) {
         invalid("", "DeleteOptions", "",
                 {api::notSupportedError(api::FieldPath("propagationPolicy"), policy,
                                         {"Foreground", "Background", "Orphan"})}));
-  if (isDryRun(req)) return successStatus(type, *existing);
+  if (dryRun) return successStatus(type, *existing);
   if (auto err = deleteObject(type, t.ns, t.name, policy)) return errorResponse(*err);
   auto after = store_.get(type.storeKey(), t.ns, t.name);
   if (after) return jsonResponse(renderObject(type, *after));
@@ -543,14 +571,24 @@ Response ApiServer::removeCollection(const Request& req, const Target& t) {
   if (!fields) return errorResponse(badRequest(fields.error()));
   if (std::find(type.verbs.begin(), type.verbs.end(), "deletecollection") == type.verbs.end())
     return errorResponse(methodNotAllowed());
+  std::string policy = queryValue(req, "propagationPolicy");
+  bool dryRun = isDryRun(req);
+  if (!req.body.empty()) {
+    auto opts = decodeDeleteOptions(req);
+    if (!opts) return errorResponse(opts.error());
+    if (auto p = opts->FindMember("propagationPolicy");
+        p != opts->MemberEnd() && p->value.IsString())
+      policy = p->value.GetString();
+    if (auto d = opts->FindMember("dryRun"); d != opts->MemberEnd() && d->value.IsArray())
+      for (const auto& v : d->value.GetArray()) dryRun |= v == "All";
+  }
   std::string body = R"({"kind":")" + type.listKind + R"(","apiVersion":")" + type.apiVersion() +
                      R"(","metadata":{},"items":[)";
   bool first = true;
   for (const auto& obj : store_.list(type.storeKey(), t.ns)) {
     if (!labels->matches(*obj) || !fields->matches(*obj)) continue;
-    if (!isDryRun(req))
-      deleteObject(type, metaString(*obj, "namespace"), metaString(*obj, "name"),
-                   queryValue(req, "propagationPolicy"));
+    if (!dryRun)
+      deleteObject(type, metaString(*obj, "namespace"), metaString(*obj, "name"), policy);
     body += (first ? "" : ",") + renderObject(type, *obj);
     first = false;
   }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <optional>
 
 namespace canaryd::emulator {
 
@@ -229,30 +230,42 @@ bool objectMeta(std::string_view msg, Value& meta, Alloc& a) {
   return ok;
 }
 
+// The "k8s\0" magic and the runtime.Unknown around the object: typeMeta = 1
+// (apiVersion = 1, kind = 2), raw = 2.
+struct Envelope {
+  std::string_view apiVersion, kind, raw;
+};
+
+std::optional<ProtobufError> unwrap(std::string_view body, Envelope& env) {
+  static constexpr std::string_view kMagic("k8s\0", 4);
+  if (body.substr(0, 4) != kMagic)
+    return ProtobufError{
+        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"};
+  bool ok = forEachField(body.substr(4), [&](const Field& f) {
+    if (f.wireType != 2) return true;
+    if (f.number == 1) {
+      return forEachField(f.bytes, [&](const Field& t) {
+        if (t.number == 1) env.apiVersion = t.bytes;
+        if (t.number == 2) env.kind = t.bytes;
+        return true;
+      });
+    }
+    if (f.number == 2) env.raw = f.bytes;
+    return true;
+  });
+  if (!ok) return ProtobufError{"malformed protobuf envelope"};
+  return std::nullopt;
+}
+
 }  // namespace
 
 boost::system::result<rapidjson::Document, ProtobufError> decodeProtobufObject(
     std::string_view body, const std::string& group, const std::string& kind) {
   if (!group.empty() || (kind != "Secret" && kind != "ConfigMap" && kind != "Namespace"))
     return ProtobufError{"protobuf is not supported for " + kind, true};
-  static constexpr std::string_view kMagic("k8s\0", 4);
-  if (body.substr(0, 4) != kMagic)
-    return ProtobufError{
-        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]"};
-  std::string_view raw, apiVersion, typeKind;
-  bool ok = forEachField(body.substr(4), [&](const Field& f) {
-    if (f.wireType != 2) return true;
-    if (f.number == 1) {
-      return forEachField(f.bytes, [&](const Field& t) {
-        if (t.number == 1) apiVersion = t.bytes;
-        if (t.number == 2) typeKind = t.bytes;
-        return true;
-      });
-    }
-    if (f.number == 2) raw = f.bytes;
-    return true;
-  });
-  if (!ok) return ProtobufError{"malformed protobuf envelope"};
+  Envelope env;
+  if (auto err = unwrap(body, env)) return *err;
+  std::string_view raw = env.raw, apiVersion = env.apiVersion, typeKind = env.kind;
   if (!typeKind.empty() && typeKind != kind)
     return ProtobufError{"the kind in the data (" + std::string(typeKind) + ") does not match " +
                          kind};
@@ -266,7 +279,7 @@ boost::system::result<rapidjson::Document, ProtobufError> decodeProtobufObject(
   bool immutable = false, hasImmutable = false;
   bool isSecret = kind == "Secret";
   Value finalizers(rapidjson::kArrayType);
-  ok = forEachField(raw, [&](const Field& f) {
+  bool ok = forEachField(raw, [&](const Field& f) {
     if (f.number == 1) return objectMeta(f.bytes, meta, a);
     if (kind == "Namespace") {
       // Namespace: spec = 2 (NamespaceSpec: finalizers = 1); status = 3 is server-owned.
@@ -321,6 +334,59 @@ boost::system::result<rapidjson::Document, ProtobufError> decodeProtobufObject(
   if (!stringData.ObjectEmpty()) doc.AddMember("stringData", stringData, a);
   if (isSecret && !secretType.empty()) doc.AddMember("type", str(secretType, a), a);
   if (hasImmutable) doc.AddMember("immutable", immutable, a);
+  return doc;
+}
+
+boost::system::result<rapidjson::Document, ProtobufError> decodeProtobufDeleteOptions(
+    std::string_view body) {
+  Envelope env;
+  if (auto err = unwrap(body, env)) return *err;
+  if (!env.kind.empty() && env.kind != "DeleteOptions")
+    return ProtobufError{"the kind in the data (" + std::string(env.kind) +
+                         ") does not match DeleteOptions"};
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  doc.AddMember("kind", "DeleteOptions", a);
+  doc.AddMember("apiVersion", env.apiVersion.empty() ? Value("v1") : str(env.apiVersion, a), a);
+  Value dryRun(rapidjson::kArrayType);
+  bool ok = forEachField(env.raw, [&](const Field& f) {
+    switch (f.number) {
+      case 1:
+        if (f.wireType != 0) return false;
+        doc.AddMember("gracePeriodSeconds", static_cast<int64_t>(f.varint), a);
+        break;
+      case 2: {
+        if (f.wireType != 2) return false;
+        Value pre(rapidjson::kObjectType);
+        if (!forEachField(f.bytes, [&](const Field& p) {
+              if (p.wireType != 2) return p.number != 1 && p.number != 2;
+              if (p.number == 1) pre.AddMember("uid", str(p.bytes, a), a);
+              if (p.number == 2) pre.AddMember("resourceVersion", str(p.bytes, a), a);
+              return true;
+            }))
+          return false;
+        doc.AddMember("preconditions", pre, a);
+        break;
+      }
+      case 3:
+        if (f.wireType != 0) return false;
+        doc.AddMember("orphanDependents", f.varint != 0, a);
+        break;
+      case 4:
+        if (f.wireType != 2) return false;
+        doc.AddMember("propagationPolicy", str(f.bytes, a), a);
+        break;
+      case 5:
+        if (f.wireType != 2) return false;
+        dryRun.PushBack(str(f.bytes, a), a);
+        break;
+      default:
+        break;
+    }
+    return true;
+  });
+  if (!ok) return ProtobufError{"malformed protobuf DeleteOptions"};
+  if (!dryRun.Empty()) doc.AddMember("dryRun", dryRun, a);
   return doc;
 }
 

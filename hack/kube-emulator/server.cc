@@ -160,7 +160,8 @@ struct Emulator::Impl {
       ssl->use_private_key(net::buffer(tls.serverKeyPem), net::ssl::context::pem);
     }
     api.store().setOnWrite([this](const StoreEvent& ev) {
-      if (ev.storeKey == "apps/replicasets" || ev.storeKey == "apps/deployments")
+      if (ev.storeKey == "apps/replicasets" || ev.storeKey == "apps/deployments" ||
+          ev.storeKey == "/pods")
         controllers.markWorkloadsDirty();
       if (ev.type == EventType::kDeleted || metaValue(*ev.object, "deletionTimestamp") ||
           (ev.type == EventType::kAdded && metaValue(*ev.object, "ownerReferences")))
