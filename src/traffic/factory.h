@@ -1,0 +1,30 @@
+// The traffic router factory the reconciler is given: one switch on
+// spec.strategy.canary.trafficRouting choosing the nginx or the Gateway API router, each
+// over its own narrow API client. Thread-safe (it holds only the clients, which are).
+#pragma once
+
+#include <memory>
+
+#include "traffic/gateway/http_route_client.h"
+#include "traffic/nginx/ingress_client.h"
+#include "traffic/router.h"
+
+namespace canaryd::traffic {
+
+class RouterFactory final : public TrafficRouterFactory {
+ public:
+  // The clients must outlive the factory and every router it makes.
+  RouterFactory(IngressClient& ingresses, HttpRouteClient& httpRoutes)
+      : ingresses_(ingresses), httpRoutes_(httpRoutes) {}
+
+  // An nginx router for trafficRouting.nginx, a Gateway API router for
+  // trafficRouting.gatewayAPI. Errors (invalidSpec): no canary strategy or trafficRouting,
+  // neither or both routers set, stableService or canaryService empty.
+  RouterResult<std::unique_ptr<TrafficRouter>> newRouter(const RouterTarget& target) override;
+
+ private:
+  IngressClient& ingresses_;
+  HttpRouteClient& httpRoutes_;
+};
+
+}  // namespace canaryd::traffic
