@@ -9,6 +9,9 @@ add_compile_options(-Wall -Wextra -Werror -Wno-missing-field-initializers)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # Boost.Asio coroutines trip a false positive in g++ 12 (GCC bug 105576 family).
   add_compile_options(-Wno-mismatched-new-delete -Wno-maybe-uninitialized)
+  # Optimised builds: false positives inside std::string at -O2/-O3 (GCC bugs 105651
+  # and 105329).
+  add_compile_options(-Wno-restrict -Wno-stringop-overflow)
 endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # RapidJSON 1.1's iterators define == and != in a way C++20 finds ambiguous.

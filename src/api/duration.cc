@@ -140,7 +140,7 @@ std::string formatTime(Time t) {
   auto days = floor<std::chrono::days>(t);
   year_month_day ymd(days);
   hh_mm_ss hms(t - days);
-  char buf[32];
+  char buf[64];  // room for any int64 the compiler cannot rule out
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lldZ",
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
                 static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),

@@ -48,7 +48,10 @@ std::string withWarnings(std::string message, const std::string& warnings) {
 
 std::string statusText(int httpStatus, std::string_view contentType) {
   std::string s = "HTTP " + std::to_string(httpStatus);
-  if (!contentType.empty()) s += " " + excerpt(contentType, 60);
+  if (!contentType.empty()) {
+    s += ' ';
+    s += excerpt(contentType, 60);
+  }
   return s;
 }
 
