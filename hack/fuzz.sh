@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build/fuzz
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+# Relative paths in the cache keys, so that another clone of the tree hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=1
 cmake -S . -B "$build" -G Ninja -DCANARYD_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
 cmake --build "$build" -j "$(nproc)"

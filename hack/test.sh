@@ -14,6 +14,8 @@ build=${BUILD_DIR:-build/test}
 fuzz_seconds=${FUZZ_SECONDS:-20}
 jobs=$(nproc)
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+# Relative paths in the cache keys, so that another clone of the tree hits the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 
 start=$(date +%s)
