@@ -101,10 +101,12 @@ TEST_P(LeaderElectionTest, OneLeaderAndTakeoverAfterTheLeaderDies) {
   EXPECT_EQ(aStopped.load(), 1);
   ASSERT_TRUE(kube::testing::eventually([&] { return b.isLeader(); }, 10s));
   auto takeover = Steady::now() - killed;
-  // leaseDuration + retryPeriod, plus the retry's jitter (20%) and one request's time.
-  EXPECT_LE(takeover, 2s + 250ms + 50ms + 250ms) << std::chrono::duration<double>(takeover).count();
+  // leaseDuration + retryPeriod, plus the retry's jitter (20%), with a second of slack
+  // for a loaded machine: the bound checked is "within a lease, not several".
+  EXPECT_LE(takeover, 2s + 250ms + 50ms + 1s) << std::chrono::duration<double>(takeover).count();
   EXPECT_GE(takeover, 1500ms);  // not before a's lease could have expired
-  EXPECT_EQ(bStarted.load(), 1);
+  // isLeader() turns true before the onStartedLeading callback has run.
+  EXPECT_TRUE(kube::testing::eventually([&] { return bStarted.load() == 1; }));
   EXPECT_EQ(aStarted.load(), 1);
   stopMonitor();
   EXPECT_EQ(overlaps_.load(), 0);
@@ -155,7 +157,7 @@ TEST_P(LeaderElectionTest, FailingRenewalsStopLeadingByTheRenewDeadline) {
   auto failing = Steady::now();
   // The fence drops by the clock, at most renewDeadline after the last renewal.
   ASSERT_TRUE(kube::testing::eventually([&] { return !a.isLeader(); }, 5s));
-  EXPECT_LE(Steady::now() - failing, 1500ms + 100ms);
+  EXPECT_LE(Steady::now() - failing, 1500ms + 500ms);
   ASSERT_TRUE(kube::testing::eventually([&] { return stoppedLeading.load() == 1; }, 20s));
   setFaults(R"({"errorFraction":0})");
   // run() has returned: no campaigning again.
