@@ -7,6 +7,7 @@
 #include <cctype>
 #include <set>
 
+#include "kube/base64.h"
 #include "api/json.h"
 #include "api_server.h"
 #include "controller/pod_template_hash.h"
@@ -113,29 +114,6 @@ std::string goStringMap(const Value* m) {
   return s + "}";
 }
 
-std::string base64Encode(const std::string& in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 void validateMeta(const ResourceType& type, const Value& obj, api::ErrorList& errs) {
   std::string name = metaString(obj, "name");
@@ -429,7 +407,7 @@ std::optional<ApiError> ApiServer::admit(const Request& req, const ResourceType&
         for (const auto& e : sd->value.GetObject()) {
           if (!e.value.IsString()) continue;
           std::string enc =
-              base64Encode(std::string(e.value.GetString(), e.value.GetStringLength()));
+              kube::base64Encode(std::string(e.value.GetString(), e.value.GetStringLength()));
           auto it = data.FindMember(e.name);
           if (it != data.MemberEnd())
             it->value.SetString(enc.c_str(), a);

@@ -1,3 +1,4 @@
+#include "kube/base64.h"
 #include "protobuf.h"
 
 #include <cstdint>
@@ -85,29 +86,6 @@ Value str(std::string_view s, Alloc& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
-std::string base64(std::string_view in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += tbl[(v >> 6) & 63];
-    out += tbl[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += tbl[v >> 18];
-    out += tbl[(v >> 12) & 63];
-    out += i + 1 < in.size() ? tbl[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 // A map<string, string|bytes> entry: key = 1, value = 2.
 bool mapEntry(std::string_view msg, Value& target, bool valueIsBytes, Alloc& a) {
@@ -120,7 +98,7 @@ bool mapEntry(std::string_view msg, Value& target, bool valueIsBytes, Alloc& a) 
       }))
     return false;
   if (!target.IsObject()) target.SetObject();
-  Value v = valueIsBytes ? Value(base64(val).c_str(), a) : str(val, a);
+  Value v = valueIsBytes ? Value(kube::base64Encode(val).c_str(), a) : str(val, a);
   auto it = target.FindMember(str(key, a));
   if (it != target.MemberEnd())
     it->value = v;

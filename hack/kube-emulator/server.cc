@@ -1,3 +1,4 @@
+#include "kube/base64.h"
 #include "server.h"
 
 #include <boost/asio.hpp>
@@ -128,11 +129,6 @@ std::pair<std::string, std::string> classify(const Request& r) {
   return {verb, sub.empty() ? resource : resource + "/" + sub};
 }
 
-std::string base64(const std::string& in) {
-  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
-  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
-  return out;
-}
 
 struct WatchState {
   explicit WatchState(const net::any_io_executor& ex) : timer(ex) {}
@@ -539,7 +535,7 @@ std::string Emulator::kubeconfig() const {
   std::string s =
       "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: " +
       url() + "\n";
-  if (impl_->ssl) s += "    certificate-authority-data: " + base64(impl_->tls.caCertPem) + "\n";
+  if (impl_->ssl) s += "    certificate-authority-data: " + kube::base64Encode(impl_->tls.caCertPem) + "\n";
   s += "contexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: "
        "kube-emulator\n"
        "    namespace: default\ncurrent-context: kube-emulator\nusers:\n- name: kube-emulator\n  "
