@@ -31,6 +31,7 @@ struct Request {
   std::map<std::string, std::string> query;
   std::string contentType;
   std::string accept;
+  std::string userAgent;
   std::string body;
 };
 

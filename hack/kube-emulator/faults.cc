@@ -3,6 +3,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include "api/json.h"
 
 namespace canaryd::emulator {
@@ -15,8 +18,57 @@ std::optional<unsigned> Faults::draw() {
   return std::nullopt;
 }
 
-void Faults::count(const std::string& verb, const std::string& resource, unsigned code) {
-  ++counters_[{verb, resource, code}];
+void Faults::record(const RequestInfo& info, const std::string& userAgent, unsigned code) {
+  std::string resource =
+      info.subresource.empty() ? info.resource : info.resource + "/" + info.subresource;
+  ++counters_[{info.verb, resource, code}];
+  auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  if (log_.size() >= kMaxRequestLog) {
+    log_.pop_front();
+    ++dropped_;
+  }
+  log_.push_back(RequestRecord{now.count(), info, userAgent, code});
+}
+
+std::string Faults::requestLogJson(const std::string& userAgentPrefix) const {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("requests");
+  w.StartArray();
+  for (const auto& r : log_) {
+    if (!userAgentPrefix.empty() && r.userAgent.rfind(userAgentPrefix, 0) != 0) continue;
+    std::time_t secs = static_cast<std::time_t>(r.timeMicros / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char stamp[96];
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<long long>(r.timeMicros % 1'000'000));
+    auto member = [&w](const char* key, const std::string& value) {
+      w.Key(key);
+      w.String(value);
+    };
+    w.StartObject();
+    member("time", stamp);
+    w.Key("timeUnixMicros");
+    w.Int64(r.timeMicros);
+    for (auto [key, value] : {std::pair{"verb", &r.info.verb}, {"group", &r.info.group},
+                              {"resource", &r.info.resource},
+                              {"subresource", &r.info.subresource},
+                              {"namespace", &r.info.namespace_}, {"name", &r.info.name},
+                              {"userAgent", &r.userAgent}})
+      member(key, *value);
+    w.Key("code");
+    w.Uint(r.code);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("dropped");
+  w.Uint64(dropped_);
+  w.EndObject();
+  return buf.GetString();
 }
 
 std::string Faults::countersJson() const {

@@ -70,12 +70,15 @@ Request toRequest(const http::request<http::string_body>& req) {
   }
   r.contentType = std::string(req[http::field::content_type]);
   r.accept = std::string(req[http::field::accept]);
+  r.userAgent = std::string(req[http::field::user_agent]);
   r.body = req.body();
   return r;
 }
 
-// The verb and resource kube-apiserver's metrics would record for a request.
-std::pair<std::string, std::string> classify(const Request& r) {
+// What kube-apiserver's audit log and metrics would record for a request: verb, API group,
+// resource, subresource, namespace and name. Paths outside /api and /apis keep the path
+// as resource and the lower-case method as verb.
+RequestInfo classify(const Request& r) {
   std::vector<std::string> seg;
   size_t i = 0;
   while (i < r.path.size()) {
@@ -93,17 +96,22 @@ std::pair<std::string, std::string> classify(const Request& r) {
     base = 2;
   else if (!seg.empty() && seg[0] == "apis" && seg.size() > 3)
     base = 3;
-  if (base == 0) return {method, r.path};
+  RequestInfo info;
+  info.verb = method;
+  info.resource = r.path;
+  if (base == 0) return info;
+  if (seg[0] == "apis") info.group = seg[1];
   bool watch = false;
   if (seg[base] == "watch") {
     watch = true;
     ++base;
   }
   std::vector<std::string> rest(seg.begin() + std::min(base, seg.size()), seg.end());
-  if (rest.empty()) return {method, r.path};
+  if (rest.empty()) return info;
   std::string resource, name, sub;
   if (rest[0] == "namespaces" && rest.size() >= 3 &&
       !(rest.size() == 3 && (rest[2] == "status" || rest[2] == "finalize"))) {
+    info.namespace_ = rest[1];
     resource = rest[2];
     if (rest.size() > 3) name = rest[3];
     if (rest.size() > 4) sub = rest[4];
@@ -126,7 +134,11 @@ std::pair<std::string, std::string> classify(const Request& r) {
     verb = name.empty() ? "deletecollection" : "delete";
   else
     verb = method;
-  return {verb, sub.empty() ? resource : resource + "/" + sub};
+  info.verb = std::move(verb);
+  info.resource = std::move(resource);
+  info.subresource = std::move(sub);
+  info.name = std::move(name);
+  return info;
 }
 
 
@@ -287,6 +299,16 @@ struct Emulator::Impl {
         res.body = "{}";
       } else
         return bad(405, "method not allowed");
+    } else if (p == "requests") {
+      if (r.method == "GET") {
+        auto ua = r.query.find("userAgent");
+        res.body = faults.requestLogJson(ua == r.query.end() ? "" : ua->second);
+      } else if (r.method == "DELETE") {
+        faults.clearRequestLog();
+        res.body = "{}";
+      } else {
+        return bad(405, "method not allowed");
+      }
     } else if (p == "faults") {
       if (r.method == "PUT" || r.method == "POST" || r.method == "PATCH") {
         std::string err;
@@ -335,7 +357,7 @@ struct Emulator::Impl {
     if (!token.empty()) {
       std::string_view auth = httpReq[http::field::authorization];
       if (auth != "Bearer " + token) {
-        faults.count(classify(r).first, classify(r).second, 401);
+        faults.record(classify(r), r.userAgent, 401);
         co_await write(s, version, keepAlive, errorResponse(unauthorized()));
         co_return false;
       }
@@ -344,7 +366,7 @@ struct Emulator::Impl {
       co_await write(s, version, keepAlive, admin(r));
       co_return false;
     }
-    auto [verb, resource] = classify(r);
+    RequestInfo info = classify(r);
     if (options.logRequests) std::cerr << r.method << " " << httpReq.target() << "\n";
     if (faults.options().latency.count() > 0) {
       net::steady_timer t(ioc, faults.options().latency);
@@ -353,17 +375,17 @@ struct Emulator::Impl {
     if (auto code = faults.draw()) {
       ApiError e = *code == 429 ? tooManyRequests(faults.options().retryAfterSeconds)
                                 : internalError("injected fault");
-      faults.count(verb, resource, *code);
+      faults.record(info, r.userAgent, *code);
       co_await write(s, version, keepAlive, errorResponse(e));
       co_return false;
     }
     Outcome out = api.handle(r);
     if (auto* res = std::get_if<Response>(&out)) {
-      faults.count(verb, resource, res->status);
+      faults.record(info, r.userAgent, res->status);
       co_await write(s, version, keepAlive, *res);
       co_return false;
     }
-    faults.count(verb, resource, 200);
+    faults.record(info, r.userAgent, 200);
     co_await streamWatch(s, version, std::get<WatchSpec>(out), r);
     co_return true;
   }

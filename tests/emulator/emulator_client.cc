@@ -32,6 +32,7 @@ HttpResult exchange(Stream& stream, unsigned short port, const Call& call) {
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::accept, call.accept);
   if (!call.token.empty()) req.set(http::field::authorization, "Bearer " + call.token);
+  if (!call.userAgent.empty()) req.set(http::field::user_agent, call.userAgent);
   if (!call.body.empty() || call.method == "POST" || call.method == "PUT" ||
       call.method == "PATCH") {
     req.set(http::field::content_type, call.contentType);

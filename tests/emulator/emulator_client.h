@@ -29,6 +29,7 @@ struct Call {
   std::string contentType = "application/json";
   std::string accept = "application/json";
   std::string token;
+  std::string userAgent;  // sent when not empty
 };
 
 // Sends one request to 127.0.0.1:port (TLS when caPem is non-empty, verifying it).

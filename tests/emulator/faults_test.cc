@@ -52,6 +52,53 @@ TEST_F(EmulatorTest, RequestCounters) {
   EXPECT_EQ(num(c, "total"), 4);
 }
 
+TEST_F(EmulatorTest, RequestLogRecordsEachRequestAndFiltersByUserAgent) {
+  send(port_, "DELETE", "/_emulator/requests", "");
+  auto call = [](std::string method, std::string target, std::string body) {
+    Call c;
+    c.method = std::move(method);
+    c.target = std::move(target);
+    c.body = std::move(body);
+    c.contentType = c.method == "PATCH" ? "application/merge-patch+json" : "application/json";
+    c.userAgent = "canaryd/0.1.0";
+    return c;
+  };
+  EXPECT_EQ(request(port_, call("POST", kConfigMaps, R"({"metadata":{"name":"logged"}})")).status,
+            201u);
+  EXPECT_EQ(request(port_, call("PATCH",
+                                "/apis/apps/v1/namespaces/default/deployments/missing/status",
+                                "{}"))
+                .status,
+            404u);
+  get(port_, kConfigMaps);  // another client
+
+  auto all = get(port_, "/_emulator/requests").json();
+  ASSERT_EQ(all["requests"].Size(), 3u);
+  auto mine = get(port_, "/_emulator/requests?userAgent=canaryd%2F").json();
+  ASSERT_EQ(mine["requests"].Size(), 2u);
+  const auto& c = mine["requests"][0];
+  EXPECT_EQ(str(c, "verb"), "create");
+  EXPECT_EQ(str(c, "group"), "");
+  EXPECT_EQ(str(c, "resource"), "configmaps");
+  EXPECT_EQ(str(c, "subresource"), "");
+  EXPECT_EQ(str(c, "namespace"), "default");
+  EXPECT_EQ(str(c, "name"), "");
+  EXPECT_EQ(str(c, "userAgent"), "canaryd/0.1.0");
+  EXPECT_EQ(num(c, "code"), 201);
+  EXPECT_EQ(str(c, "time").size(), std::string("2026-01-02T03:04:05.123456Z").size());
+  const auto& p = mine["requests"][1];
+  EXPECT_EQ(str(p, "verb"), "patch");
+  EXPECT_EQ(str(p, "group"), "apps");
+  EXPECT_EQ(str(p, "resource"), "deployments");
+  EXPECT_EQ(str(p, "subresource"), "status");
+  EXPECT_EQ(str(p, "name"), "missing");
+  EXPECT_EQ(num(p, "code"), 404);
+  EXPECT_GE(num(p, "timeUnixMicros"), num(c, "timeUnixMicros"));
+
+  send(port_, "DELETE", "/_emulator/requests", "");
+  EXPECT_EQ(get(port_, "/_emulator/requests").json()["requests"].Size(), 0u);
+}
+
 TEST_F(EmulatorTest, DropWatchesNowAndPeriodically) {
   WatchStream w(port_, std::string(kConfigMaps) + "?watch=1&resourceVersion=0");
   ASSERT_TRUE(
