@@ -84,6 +84,17 @@ ResourceTypes::ResourceTypes() {
   ing.tracksGeneration = true;
   add(ing);
   add(builtin("coordination.k8s.io", "leases", "lease", "Lease", true, {}));
+  for (auto [res, sing, kind, namespaced] :
+       {std::tuple{"clusterroles", "clusterrole", "ClusterRole", false},
+        std::tuple{"clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false},
+        std::tuple{"roles", "role", "Role", true},
+        std::tuple{"rolebindings", "rolebinding", "RoleBinding", true}}) {
+    add(builtin("rbac.authorization.k8s.io", res, sing, kind, namespaced, {}));
+  }
+  auto pdb = builtin("policy", "poddisruptionbudgets", "poddisruptionbudget",
+                     "PodDisruptionBudget", true, {"pdb"});
+  pdb.statusSubresource = true;
+  add(pdb);
   auto crd =
       builtin("apiextensions.k8s.io", "customresourcedefinitions", "customresourcedefinition",
               "CustomResourceDefinition", false, {"crd", "crds"});
