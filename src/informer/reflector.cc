@@ -51,6 +51,26 @@ void logRecovered(const std::string& name, uint64_t streak) {
   if (streak > 1) spdlog::info("informer {}: recovered after {} failures", name, streak);
 }
 
+void logShortWatch(const std::string& name, std::chrono::milliseconds lasted, uint64_t streak) {
+  if (streak == 1) {
+    spdlog::warn("informer {}: watch ended after {} ms with no event; backing off", name,
+                 lasted.count());
+  } else {
+    spdlog::debug("informer {}: watch ended after {} ms with no event ({} in a row)", name,
+                  lasted.count(), streak);
+  }
+}
+
+Clock::Duration retryDelay(Backoff& backoff, const std::optional<kube::ApiError>& error) {
+  Clock::Duration delay = backoff.next();
+  if (error) {
+    if (auto seconds = kube::suggestsClientDelay(*error)) {
+      delay = std::max<Clock::Duration>(delay, std::chrono::seconds(*seconds));
+    }
+  }
+  return delay;
+}
+
 }  // namespace detail
 
 }  // namespace canaryd::informer

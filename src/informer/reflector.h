@@ -1,8 +1,11 @@
 // Reflector<T>: client-go's cache.Reflector. Lists a resource (paged) into a Store<T>,
 // then watches from the list's resourceVersion, applying each event through the
-// Transform; after a watch ends or drops it watches again from the last resourceVersion
-// seen (bookmarks included), so no event is missed or applied twice; on 410 Gone
-// (too old resourceVersion) it relists; failures back off exponentially with jitter.
+// Transform. A watch that ends normally (the server's timeoutSeconds, or the connection
+// closed or cut) is reopened at once from the last resourceVersion seen (bookmarks
+// included), so no event is missed or applied twice; on 410 Gone (too old
+// resourceVersion) it relists at once; failed requests, other ERROR events and watches
+// that end within a second having carried nothing back off exponentially with jitter
+// (at least the Retry-After a 429 asks for).
 // run() blocks its thread until stop(); stop() and the accessors are thread-safe.
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -63,8 +67,13 @@ struct ReflectorOptions {
   int64_t pageSize = 500;
   // Watches ask the server to end after minWatchTimeout * (1 + rand) (client-go).
   std::chrono::seconds minWatchTimeout{std::chrono::minutes(5)};
+  // A watch that ends sooner than this after it was requested, having carried no event or
+  // bookmark, counts as a failure and is retried after the backoff rather than at once,
+  // so that a server closing every watch straight away is not hammered (client-go's
+  // "very short watch": one second, timed on the clock below).
+  std::chrono::milliseconds minWatchDuration{std::chrono::seconds(1)};
   BackoffOptions backoff;
-  // Defaults to RealClock::instance(). Times backoff waits only.
+  // Defaults to RealClock::instance(). Times backoff waits and watch durations.
   Clock* clock = nullptr;
 };
 
@@ -75,8 +84,11 @@ struct ReflectorStats {
   uint64_t watches = 0;           // watches opened
   uint64_t events = 0;            // ADDED / MODIFIED / DELETED applied
   uint64_t bookmarks = 0;
-  uint64_t failures = 0;          // failed lists and watches that ended in an error
-  uint64_t skipped = 0;           // objects the transform could not decode
+  uint64_t failures = 0;                     // failed lists and watches that ended in an error
+  uint64_t shortWatches = 0;                 // watches that ended within minWatchDuration, empty
+  uint64_t backoffs = 0;                     // waits before a retry
+  std::chrono::milliseconds lastBackoff{0};  // the length of the latest of those waits
+  uint64_t skipped = 0;                      // objects the transform could not decode
 };
 
 // Logging shared by every Reflector<T> (one line per failure streak; see reflector.cc).
@@ -84,6 +96,10 @@ namespace detail {
 void logFailure(const std::string& name, std::string_view what, const kube::ApiError& error,
                 uint64_t streak);
 void logRecovered(const std::string& name, uint64_t streak);
+void logShortWatch(const std::string& name, std::chrono::milliseconds lasted, uint64_t streak);
+// The wait before retrying after `error`: the backoff's next delay, or longer when the
+// server asked for one (Retry-After on a 429, a ServerTimeout's retryAfterSeconds).
+Clock::Duration retryDelay(Backoff& backoff, const std::optional<kube::ApiError>& error);
 std::string describe(const ReflectorOptions& options);
 }  // namespace detail
 
@@ -91,8 +107,7 @@ template <HasObjectMeta T>
 class Reflector {
  public:
   // The client, store and clock must outlive the reflector.
-  Reflector(kube::Client& client, Store<T>& store, Transform<T> transform,
-            ReflectorOptions options)
+  Reflector(kube::Client& client, Store<T>& store, Transform<T> transform, ReflectorOptions options)
       : client_(client),
         store_(store),
         transform_(std::move(transform)),
@@ -110,7 +125,7 @@ class Reflector {
     while (!stopped()) {
       if (needList) {
         if (!list()) {
-          if (!sleepFor(backoff_.next())) return;
+          if (!backOff()) return;
           continue;
         }
         needList = false;
@@ -119,7 +134,11 @@ class Reflector {
         case Next::kRewatch:
           break;
         case Next::kBackoff:
-          if (!sleepFor(backoff_.next())) return;
+          if (!backOff()) return;
+          break;
+        case Next::kBackoffRelist:
+          if (!backOff()) return;
+          needList = true;
           break;
         case Next::kRelist:
           needList = true;
@@ -153,7 +172,10 @@ class Reflector {
   const std::string& name() const { return name_; }
 
  private:
-  enum class Next { kRewatch, kBackoff, kRelist, kStop };
+  // What run() does after a watch: watch again at once (it ended normally), back off and
+  // watch again (opening it failed, or it ended straight away with nothing), back off and
+  // relist (an ERROR event other than 410), relist at once (410 Gone), or return.
+  enum class Next { kRewatch, kBackoff, kBackoffRelist, kRelist, kStop };
 
   bool stopped() const {
     std::lock_guard lock(mu_);
@@ -172,8 +194,20 @@ class Reflector {
     return !stopped_;
   }
 
+  // Waits out the backoff after the last failure; false when stopped meanwhile.
+  bool backOff() {
+    Clock::Duration delay = detail::retryDelay(backoff_, lastError_);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.backoffs;
+      stats_.lastBackoff = std::chrono::duration_cast<std::chrono::milliseconds>(delay);
+    }
+    return sleepFor(delay);
+  }
+
   void failed(std::string_view what, const kube::ApiError& e) {
     uint64_t streak = ++failureStreak_;
+    lastError_ = e;
     {
       std::lock_guard lock(mu_);
       ++stats_.failures;
@@ -181,9 +215,14 @@ class Reflector {
     detail::logFailure(name_, what, e, streak);
   }
 
-  void succeeded() {
+  // A list stored, or a watch that carried something or lasted. Only a working watch
+  // resets the backoff: a server that lists fine but fails every watch at once is still
+  // backed off more and more (client-go keeps its backoff across relists too).
+  void succeeded(bool watchWorked) {
     if (failureStreak_ > 0) detail::logRecovered(name_, failureStreak_);
     failureStreak_ = 0;
+    lastError_.reset();
+    if (watchWorked) backoff_.reset();
   }
 
   ObjectPtr<T> transform(rapidjson::Value& object) {
@@ -235,7 +274,7 @@ class Reflector {
       lastResourceVersion_ = resourceVersion;
       ++stats_.lists;
     }
-    succeeded();
+    succeeded(false);
     return true;
   }
 
@@ -246,6 +285,9 @@ class Reflector {
     o.allowWatchBookmarks = true;
     o.resourceVersion = lastSyncResourceVersion();
     o.timeoutSeconds = kube::randomWatchTimeoutSeconds(rng_, options_.minWatchTimeout);
+    // Timed from the request, as client-go does: some proxies hold the response head back
+    // until the first event.
+    const auto start = clock_.now();
     auto opened = client_.watch(options_.resource, options_.namespace_, o);
     if (!opened) {
       if (kube::isCancelled(opened.error())) return Next::kStop;
@@ -267,44 +309,49 @@ class Reflector {
       }
     } clear{this};
 
-    auto start = clock_.now();
     uint64_t applied = 0;
     for (;;) {
       auto ev = w->next();
-      if (!ev) {
+      if (ev && ev->has_value()) {
+        apply(**ev);
+        if (++applied == 1) succeeded(true);
+        continue;
+      }
+      if (stopped() || (!ev && kube::isCancelled(ev.error()))) return Next::kStop;
+      if (!ev && !kube::isTransportError(ev.error()) && !kube::isDecodeError(ev.error())) {
         const auto& e = ev.error();
-        if (stopped()) return Next::kStop;
-        if (kube::isTooOldResourceVersion(e)) {
-          failed("watch", e);
-          return relistAfterGone();
-        }
-        if (kube::isTransportError(e) || kube::isDecodeError(e)) {
-          // A dropped or cut stream: watch again from the last resourceVersion applied.
-          if (applied > 0) {
-            spdlog::debug("informer {}: watch ended: {}; resuming", name_, e.message);
-            return Next::kRewatch;
-          }
-          failed("watch", e);
-          return Next::kBackoff;
-        }
-        // Any other ERROR event: start over with a list, as client-go does.
         failed("watch", e);
-        return Next::kRelist;
+        if (kube::isTooOldResourceVersion(e)) return relistAfterGone();
+        // Any other ERROR event: start over with a list after the backoff, as client-go.
+        return Next::kBackoffRelist;
       }
-      if (!ev->has_value()) {
-        // The server ended the watch (timeoutSeconds): resume at once, unless it ended
-        // immediately with nothing, which would spin.
-        if (applied == 0 && clock_.now() - start < std::chrono::seconds(1)) return Next::kBackoff;
-        return Next::kRewatch;
+      // The watch ended normally: the server closed it (timeoutSeconds, or at an event
+      // boundary), or the connection dropped or was cut mid-event (client-go's stream
+      // watcher takes a probable EOF as a close too). Nothing was lost: resume from the
+      // last resourceVersion applied, at once.
+      auto lasted = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - start);
+      if (applied == 0 && lasted < options_.minWatchDuration) {
+        shortWatch(lasted, ev ? std::string("closed by the server") : ev.error().message);
+        return Next::kBackoff;
       }
-      kube::WatchEvent& event = **ev;
-      apply(event);
-      ++applied;
-      if (applied == 1) {
-        succeeded();
-        backoff_.reset();
-      }
+      if (applied == 0) succeeded(true);
+      spdlog::debug("informer {}: watch ended after {} ms and {} events ({}); resuming", name_,
+                    lasted.count(), applied,
+                    ev ? std::string("closed by the server") : ev.error().message);
+      return Next::kRewatch;
     }
+  }
+
+  // A watch that ended straight away with nothing: backed off, or a server (or proxy)
+  // closing every watch at once would have the reflector spin.
+  void shortWatch(std::chrono::milliseconds lasted, const std::string& why) {
+    uint64_t streak = ++failureStreak_;
+    lastError_ = kube::clientError(kube::kReasonTransport, why);
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.shortWatches;
+    }
+    detail::logShortWatch(name_, lasted, streak);
   }
 
   Next relistAfterGone() {
@@ -343,7 +390,8 @@ class Reflector {
   Backoff backoff_;
   const std::string name_;
   std::mt19937_64 rng_{std::random_device{}()};
-  uint64_t failureStreak_ = 0;  // run() thread only
+  uint64_t failureStreak_ = 0;               // run() thread only
+  std::optional<kube::ApiError> lastError_;  // run() thread only: the failure backed off
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,5 +1,7 @@
 // EventRecorder against the in-process kube-emulator: events.k8s.io Events created,
-// repeats aggregated into a series, the per-object rate bound, and callers never block.
+// repeats aggregated into a series, the per-object rate bound, callers never block, and
+// writes failing with 5xx retried with a bounded backoff (given up after maxAttempts,
+// hurried by flush, bounded in memory).
 #include "kube/event_recorder.h"
 
 #include <gtest/gtest.h>
@@ -90,6 +92,94 @@ TEST_P(EventRecorderTest, CallersDoNotWaitForTheServer) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
   setFaults(R"({"latencyMs":0})");
   // Destroying the recorder with events queued returns promptly too (they are dropped).
+}
+
+// Every request fails with an injected 500 until the faults are lifted.
+TEST_P(EventRecorderTest, RetriesAServerErrorUntilTheEventLands) {
+  EventRecorderOptions o;
+  o.retryInitial = 5ms;
+  o.retryMax = 20ms;
+  EventRecorder recorder(*client_, o);
+  setFaults(R"({"errorFraction":1})");
+  recorder.event(rollout("web"), kEventTypeNormal, "Promoted", "Promote", "promoted");
+  ASSERT_TRUE(testing::eventually([&] { return recorder.stats().retried >= 3; }));
+  setFaults(R"({"errorFraction":0})");
+  ASSERT_TRUE(recorder.flush(10s));
+  auto stats = recorder.stats();
+  EXPECT_EQ(stats.created, 1u);
+  EXPECT_EQ(stats.failed, 0u);
+  ASSERT_EQ(events().size(), 1u);
+  EXPECT_EQ(stringAt(*events()[0], "reason"), "Promoted");
+}
+
+TEST_P(EventRecorderTest, ARetriedSeriesUpdateCarriesTheLatestCount) {
+  EventRecorderOptions o;
+  o.retryInitial = 5ms;
+  o.retryMax = 20ms;
+  EventRecorder recorder(*client_, o);
+  recorder.event(rollout("web"), kEventTypeNormal, "Paused", "Pause", "paused");
+  ASSERT_TRUE(recorder.flush(10s));
+  setFaults(R"({"errorFraction":1})");
+  recorder.event(rollout("web"), kEventTypeNormal, "Paused", "Pause", "paused");
+  ASSERT_TRUE(testing::eventually([&] { return recorder.stats().retried >= 1; }));
+  recorder.event(rollout("web"), kEventTypeNormal, "Paused", "Pause", "paused");
+  setFaults(R"({"errorFraction":0})");
+  ASSERT_TRUE(recorder.flush(10s));
+  auto all = events();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ((*all[0])["series"]["count"].GetInt64(), 3);
+  EXPECT_EQ(recorder.stats().failed, 0u);
+}
+
+TEST_P(EventRecorderTest, GivesUpAfterMaxAttempts) {
+  EventRecorderOptions o;
+  o.maxAttempts = 3;
+  o.retryInitial = 5ms;
+  o.retryMax = 20ms;
+  EventRecorder recorder(*client_, o);
+  setFaults(R"({"errorFraction":1})");
+  recorder.event(rollout("web"), kEventTypeWarning, "Aborted", "Abort", "aborted");
+  ASSERT_TRUE(testing::eventually([&] { return recorder.stats().failed == 1; }));
+  // Given up: nothing left to send.
+  EXPECT_TRUE(recorder.flush(10s));
+  auto stats = recorder.stats();
+  EXPECT_EQ(stats.retried, 2u);
+  EXPECT_EQ(stats.created, 0u);
+  setFaults(R"({"errorFraction":0})");
+  EXPECT_TRUE(events().empty());
+}
+
+TEST_P(EventRecorderTest, FlushSendsPendingRetriesWithoutWaitingOutTheBackoff) {
+  EventRecorderOptions o;
+  o.retryInitial = std::chrono::hours(1);
+  o.retryMax = std::chrono::hours(1);
+  EventRecorder recorder(*client_, o);
+  setFaults(R"({"errorFraction":1})");
+  recorder.event(rollout("web"), kEventTypeNormal, "Promoted", "Promote", "promoted");
+  ASSERT_TRUE(testing::eventually([&] { return recorder.stats().retried == 1; }));
+  setFaults(R"({"errorFraction":0})");
+  // As on shutdown: the retry an hour away is sent now.
+  ASSERT_TRUE(recorder.flush(10s));
+  EXPECT_EQ(recorder.stats().created, 1u);
+  EXPECT_EQ(events().size(), 1u);
+}
+
+TEST_P(EventRecorderTest, PendingRetriesCountAgainstTheQueueBound) {
+  EventRecorderOptions o;
+  o.queueLimit = 3;
+  o.retryInitial = std::chrono::hours(1);
+  o.retryMax = std::chrono::hours(1);
+  EventRecorder recorder(*client_, o);
+  setFaults(R"({"errorFraction":1})");
+  for (int i = 0; i < 3; ++i)
+    recorder.event(rollout("r" + std::to_string(i)), kEventTypeNormal, "Created", "Create", "x");
+  ASSERT_TRUE(testing::eventually([&] { return recorder.stats().retried == 3; }));
+  for (int i = 3; i < 10; ++i)
+    recorder.event(rollout("r" + std::to_string(i)), kEventTypeNormal, "Created", "Create", "x");
+  auto stats = recorder.stats();
+  EXPECT_EQ(stats.recorded, 3u);
+  EXPECT_EQ(stats.dropped, 7u);
+  setFaults(R"({"errorFraction":0})");
 }
 
 INSTANTIATE_TEST_SUITE_P(Emulator, EventRecorderTest, ::testing::Bool(), testing::tlsName);
