@@ -98,57 +98,77 @@ AnalysisResult verdict(api::AnalysisStatus st, const Limits& limits) {
   return out;
 }
 
-AnalysisResult invalidSpec(api::AnalysisStatus st, const std::string& error) {
+AnalysisResult invalidSpec(api::AnalysisStatus st, api::ErrorList errors) {
   st.phase = AnalysisPhase::kError;
-  st.message = "InvalidSpec: " + error;
+  st.message = "InvalidSpec: " + api::joinErrors(errors);
   st.nextMeasurementAt.reset();
   AnalysisResult out;
-  out.outcome = AnalysisOutcome::kFailed;
+  out.outcome = AnalysisOutcome::kInvalidSpec;
   out.reason = st.message;
+  out.specErrors = std::move(errors);
   out.status = std::move(st);
   return out;
 }
 
 }  // namespace
 
+api::FieldPath analysisPath(std::optional<int32_t> stepIndex) {
+  api::FieldPath canary = api::FieldPath("spec").child("strategy").child("canary");
+  if (!stepIndex) return canary.child("analysis");
+  return canary.child("steps").index(static_cast<size_t>(*stepIndex)).child("analysis");
+}
+
 ResolvedAnalysis resolveAnalysis(const api::AnalysisSpec& spec, const api::Rollout& rollout,
                                  const TemplateResolver* templates,
-                                 const std::optional<api::PrometheusProvider>& fallback) {
+                                 const std::optional<api::PrometheusProvider>& fallback,
+                                 const api::FieldPath& path) {
   ResolvedAnalysis out;
   out.metrics = spec.metrics;
+  for (size_t i = 0; i < spec.metrics.size(); ++i)
+    out.origins.push_back({path.child("metrics").index(i), "", i});
   out.prometheus = spec.prometheus;
   const std::string& ns = rollout.metadata.namespace_;
-  for (const auto& ref : spec.templates) {
+  for (size_t j = 0; j < spec.templates.size(); ++j) {
+    const auto& ref = spec.templates[j];
+    api::FieldPath at = path.child("templates").index(j);
     std::optional<api::AnalysisTemplateSpec> t =
         templates ? templates->find(ns, ref.name) : std::nullopt;
     if (!t) {
-      out.error = "AnalysisTemplate \"" + ref.name + "\" not found in namespace " + ns;
-      return out;
+      out.errors.push_back(api::invalidStringError(
+          at.child("name"), ref.name,
+          "AnalysisTemplate \"" + ref.name + "\" not found in namespace " + ns));
+      continue;
     }
-    out.metrics.insert(out.metrics.end(), t->metrics.begin(), t->metrics.end());
+    for (size_t i = 0; i < t->metrics.size(); ++i) {
+      out.metrics.push_back(t->metrics[i]);
+      out.origins.push_back({at, ref.name, i});
+    }
     if (!out.prometheus) out.prometheus = t->prometheus;
   }
   std::set<std::string> names;
-  for (const auto& m : out.metrics) {
-    if (!names.insert(m.name).second) {
-      out.error = "metric \"" + m.name +
-                  "\" is defined more than once (in metrics and/or AnalysisTemplates)";
-      return out;
-    }
+  for (size_t i = 0; i < out.metrics.size(); ++i) {
+    const auto& m = out.metrics[i];
+    if (names.insert(m.name).second) continue;
+    const auto& o = out.origins[i];
+    std::string detail =
+        "metric \"" + m.name + "\" is defined more than once (in metrics and/or AnalysisTemplates)";
+    out.errors.push_back(o.templateName.empty()
+                             ? api::invalidStringError(o.path.child("name"), m.name, detail)
+                             : api::invalidStringError(o.path, o.templateName, detail));
   }
-  if (out.metrics.empty()) {
-    out.error = "the analysis has no metrics";
-    return out;
-  }
+  if (out.metrics.empty() && out.errors.empty())
+    out.errors.push_back(api::requiredError(
+        path.child("metrics"), "the analysis has no metrics (in metrics or templates)"));
   if (!out.prometheus) {
     const auto& c = rollout.spec.strategy.canary;
     if (c && c->analysis && c->analysis->prometheus) out.prometheus = c->analysis->prometheus;
   }
   if (!out.prometheus) out.prometheus = fallback;
   if (!out.prometheus)
-    out.error =
-        "no Prometheus to query: set prometheus.address in the analysis or its "
-        "AnalysisTemplate";
+    out.errors.push_back(
+        api::requiredError(path.child("prometheus").child("address"),
+                           "no Prometheus to query: set prometheus.address in the analysis or its "
+                           "AnalysisTemplate, or start canaryd with --prometheus-address"));
   return out;
 }
 
@@ -167,9 +187,8 @@ AnalysisResult Runner::run(const controller::AnalysisRequest& request) {
   if (previous && previous->stepIndex == request.stepIndex) st = *previous;
   st.stepIndex = request.stepIndex;
 
-  ResolvedAnalysis resolved =
-      resolveAnalysis(spec, rollout, templates_, options_.defaultPrometheus);
-  if (!resolved.error.empty()) return invalidSpec(std::move(st), resolved.error);
+  ResolvedAnalysis resolved = resolveAnalysis(spec, rollout, templates_, options_.defaultPrometheus,
+                                              analysisPath(request.stepIndex));
 
   bool nginx = false;
   if (const auto& c = rollout.spec.strategy.canary)
@@ -177,11 +196,26 @@ AnalysisResult Runner::run(const controller::AnalysisRequest& request) {
   QueryVariables vars =
       queryVariables(rollout, request.canaryHash, request.stableHash, spec.interval);
   std::vector<std::string> queries;
-  for (const auto& m : resolved.metrics) {
+  for (size_t i = 0; i < resolved.metrics.size(); ++i) {
+    const auto& m = resolved.metrics[i];
     RenderedQuery q = metricQuery(m, vars, nginx);
-    if (!q.error.empty()) return invalidSpec(std::move(st), q.error);
+    if (!q.error.empty()) {
+      const auto& o = resolved.origins[i];
+      if (!o.templateName.empty()) {
+        // The AnalysisTemplate is another object: name it and the metric's place in it.
+        q.error = "AnalysisTemplate " + rollout.metadata.namespace_ + "/" + o.templateName +
+                  " spec.metrics[" + std::to_string(o.index) + "]: " + q.error;
+        resolved.errors.push_back(api::invalidStringError(o.path, o.templateName, q.error));
+      } else if (m.templateName.empty()) {
+        resolved.errors.push_back(api::invalidStringError(o.path.child("query"), m.query, q.error));
+      } else {
+        resolved.errors.push_back(
+            api::invalidStringError(o.path.child("template"), m.templateName, q.error));
+      }
+    }
     queries.push_back(std::move(q.query));
   }
+  if (!resolved.errors.empty()) return invalidSpec(std::move(st), std::move(resolved.errors));
 
   // Results in the order of the metrics, carried over by name.
   std::vector<api::MetricResult> results;
@@ -209,6 +243,7 @@ AnalysisResult Runner::run(const controller::AnalysisRequest& request) {
   }
 
   std::vector<size_t> due;
+  std::vector<controller::TakenMeasurement> taken;
   for (size_t i = 0; i < st.metrics.size(); ++i) {
     auto& r = st.metrics[i];
     r.phase = metricPhase(r, limits);
@@ -231,8 +266,11 @@ AnalysisResult Runner::run(const controller::AnalysisRequest& request) {
     }
     for (size_t k = 0; k < due.size(); ++k) {
       auto& r = st.metrics[due[k]];
-      record(r,
-             judgeMeasurement(resolved.metrics[due[k]], queries[due[k]], measured[k], request.now));
+      api::Measurement m =
+          judgeMeasurement(resolved.metrics[due[k]], queries[due[k]], measured[k], request.now);
+      if (options_.onMeasurement) options_.onMeasurement(r.name, api::toString(m.phase));
+      taken.push_back({r.name, m});
+      record(r, std::move(m));
       r.phase = metricPhase(r, limits);
     }
   }
@@ -249,6 +287,7 @@ AnalysisResult Runner::run(const controller::AnalysisRequest& request) {
   }
   AnalysisResult out = verdict(std::move(st), limits);
   out.nextRunAt = out.status.nextMeasurementAt;
+  out.taken = std::move(taken);
   return out;
 }
 

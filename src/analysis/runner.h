@@ -6,6 +6,7 @@
 // thread-safe as long as its ProviderFactory and TemplateResolver are.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 
 #include "analysis/judge.h"
 #include "analysis/provider.h"
+#include "api/field_error.h"
 #include "controller/analysis_runner.h"
 
 namespace canaryd::analysis {
@@ -26,25 +28,43 @@ class TemplateResolver {
                                                         std::string_view name) const = 0;
 };
 
+// The field path of the analysis a request runs: spec.strategy.canary.analysis (background)
+// or spec.strategy.canary.steps[i].analysis.
+api::FieldPath analysisPath(std::optional<int32_t> stepIndex);
+
 // The metrics and the provider an analysis runs.
 struct ResolvedAnalysis {
   std::vector<api::Metric> metrics;  // spec.metrics, then each template's, in order
+  // Where each metric is defined, for errors: `<path>.metrics[i]` for the analysis' own,
+  // `<path>.templates[j]` for an AnalysisTemplate's (with the template's name as value).
+  struct Origin {
+    api::FieldPath path;
+    std::string templateName;  // empty for the analysis' own metrics
+    size_t index = 0;          // in spec.metrics or the template's metrics
+  };
+  std::vector<Origin> origins;  // parallel to metrics
   std::optional<api::PrometheusProvider> prometheus;
-  std::string error;  // set when the analysis cannot run as specified
+  api::ErrorList errors;  // non-empty when the analysis cannot run as specified
 };
 
 // Merges an analysis' inline metrics with its AnalysisTemplates' (spec.templates, in
 // order). The provider is the first of: spec.prometheus, the first template's prometheus,
 // the rollout's background analysis' prometheus (so inline steps may leave it out), and
-// `fallback` (the daemon's default). Errors: a template missing (named, with its
-// namespace), a metric name defined twice, no metrics, no provider.
+// `fallback` (the daemon's default). Errors, each under `path` (analysisPath()): every
+// template missing (named, with its namespace), a metric name defined twice, no metrics,
+// no provider.
 ResolvedAnalysis resolveAnalysis(const api::AnalysisSpec& spec, const api::Rollout& rollout,
                                  const TemplateResolver* templates,
-                                 const std::optional<api::PrometheusProvider>& fallback);
+                                 const std::optional<api::PrometheusProvider>& fallback,
+                                 const api::FieldPath& path);
 
 struct RunnerOptions {
   // Used when neither the analysis, its templates nor the background analysis name one.
   std::optional<api::PrometheusProvider> defaultPrometheus;
+  // Called once per measurement taken, with the metric's name and the measurement's phase
+  // ("Successful", "Failed", "Inconclusive" or "Error"), from the worker that runs the
+  // analysis: several workers may call it at once. May be empty.
+  std::function<void(const std::string& metric, std::string_view phase)> onMeasurement;
 };
 
 class Runner final : public controller::AnalysisRunner {
@@ -61,10 +81,13 @@ class Runner final : public controller::AnalysisRunner {
   //   steps) are not measured again.
   // * Keeps the last api::kMaxMeasurementsPerMetric measurements per metric, the counts,
   //   lastValue and the thresholds; sets each metric's phase and the analysis phase.
-  // * Outcome: kFailed when a metric is Failed or Error (reason: the metric, value,
-  //   threshold and query, or the error count and last error), and also when the analysis
-  //   cannot run as specified (reason "InvalidSpec: ..."): never a promotion; kInconclusive
-  //   when a metric is Inconclusive; kSuccessful (inline steps) when every metric has
+  //   Each measurement taken is in result.taken and reported to options.onMeasurement.
+  // * Outcome: kInvalidSpec when the analysis cannot run as specified (result.specErrors:
+  //   missing AnalysisTemplates, unknown or empty query variables, unknown built-in
+  //   templates, duplicate metric names, no metrics, no Prometheus), before measuring
+  //   anything; kFailed when a metric is Failed or Error (reason: the metric, value,
+  //   threshold and query, or the error count and last error): never a promotion;
+  //   kInconclusive when a metric is Inconclusive; kSuccessful (inline steps) when every metric has
   //   `count` successful measurements; kRunning otherwise, with nextRunAt the next
   //   measurement due (a measurement due is always kRunning, never kSuccessful).
   // A call on an analysis that already ended returns the same verdict without measuring,

@@ -1,5 +1,7 @@
 // Analysis glue: which analysis applies now, and what its verdict does to the rollout
-// (Failed aborts, Inconclusive pauses). Measuring and judging belong to the AnalysisRunner.
+// (Failed aborts, Inconclusive pauses, InvalidSpec stops it with the InvalidSpec
+// condition), with an Event for every measurement that did not pass. Measuring and judging
+// belong to the AnalysisRunner.
 #include <spdlog/spdlog.h>
 
 #include "controller/context.h"
@@ -7,9 +9,39 @@
 namespace canaryd::controller {
 namespace {
 
-void applyResult(Context& ctx, const AnalysisResult& result) {
+// "AnalysisMeasurementFailed" and so on; "" for a measurement that passed.
+std::string measurementEventReason(api::AnalysisPhase phase) {
+  switch (phase) {
+    case api::AnalysisPhase::kFailed:
+      return "AnalysisMeasurementFailed";
+    case api::AnalysisPhase::kInconclusive:
+      return "AnalysisMeasurementInconclusive";
+    case api::AnalysisPhase::kError:
+      return "AnalysisMeasurementError";
+    default:
+      return "";
+  }
+}
+
+void applyResult(Context& ctx, const AnalysisResult& result, std::optional<int32_t> stepIndex) {
+  if (result.outcome == AnalysisOutcome::kInvalidSpec) {
+    // Nothing else is written (the reconciler reports ctx.specErrors), and the steps stop.
+    ctx.specErrors.insert(ctx.specErrors.end(), result.specErrors.begin(), result.specErrors.end());
+    ctx.fail(Result::terminal(result.reason));
+    return;
+  }
   ctx.newStatus.analysis = result.status;
   if (result.nextRunAt) ctx.requeueNoLaterThan(*result.nextRunAt);
+  // One Event per measurement that did not pass: the message names the metric, the value
+  // and the threshold (or why there was no value) and the query. Bound to the status write
+  // that records the measurement: a measurement lost with a failed write is taken again.
+  const std::string where =
+      stepIndex ? "step " + std::to_string(*stepIndex) + " analysis" : "background analysis";
+  for (const auto& t : result.taken) {
+    std::string reason = measurementEventReason(t.measurement.phase);
+    if (reason.empty()) continue;
+    ctx.event(EventType::kWarning, reason, where + ": " + t.measurement.message);
+  }
   switch (result.outcome) {
     case AnalysisOutcome::kFailed:
       abortRollout(ctx, "AnalysisFailed", result.reason, result.metric, result.measurement);
@@ -19,6 +51,7 @@ void applyResult(Context& ctx, const AnalysisResult& result) {
       break;
     case AnalysisOutcome::kRunning:
     case AnalysisOutcome::kSuccessful:
+    case AnalysisOutcome::kInvalidSpec:
       break;
   }
 }
@@ -57,7 +90,7 @@ void runBackgroundAnalysis(Context& ctx) {
   AnalysisRequest request{ctx.rollout,  ctx.newStatus,          *c.analysis,
                           std::nullopt, ctx.newStatus.stableRS, ctx.desiredHash,
                           ctx.now};
-  applyResult(ctx, ctx.analysis->run(request));
+  applyResult(ctx, ctx.analysis->run(request), std::nullopt);
 }
 
 bool runAnalysisStep(Context& ctx, const api::AnalysisStep& step, int32_t index) {
@@ -65,7 +98,7 @@ bool runAnalysisStep(Context& ctx, const api::AnalysisStep& step, int32_t index)
                           index,       ctx.newStatus.stableRS, ctx.desiredHash,
                           ctx.now};
   AnalysisResult result = ctx.analysis->run(request);
-  applyResult(ctx, result);
+  applyResult(ctx, result, index);
   return result.outcome == AnalysisOutcome::kSuccessful;
 }
 

@@ -9,7 +9,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "api/field_error.h"
 #include "api/types.h"
 
 namespace canaryd::controller {
@@ -19,6 +21,10 @@ enum class AnalysisOutcome {
   kSuccessful,    // inline step: passed (its count of successful measurements reached)
   kFailed,        // a metric failed or errored past its limits: the rollout aborts
   kInconclusive,  // past inconclusiveLimit: the rollout pauses until promoted
+  // The analysis cannot run as specified (specErrors: a missing AnalysisTemplate, an
+  // unknown query variable, no metrics, no Prometheus): nothing was measured; the Rollout
+  // gets condition InvalidSpec and phase Degraded, and does not progress until it is fixed.
+  kInvalidSpec,
 };
 
 struct AnalysisRequest {
@@ -31,10 +37,22 @@ struct AnalysisRequest {
   api::Time now;
 };
 
+// One measurement a run took, for the Events of failed and inconclusive measurements.
+struct TakenMeasurement {
+  std::string metric;
+  api::Measurement measurement;
+};
+
 struct AnalysisResult {
   AnalysisOutcome outcome = AnalysisOutcome::kRunning;
   // kFailed / kInconclusive: why, naming the metric, value, threshold and query.
+  // kInvalidSpec: "InvalidSpec: " and the field errors.
   std::string reason;
+  // kInvalidSpec: every problem, with the field path of the analysis that has it, as
+  // spec validation reports them.
+  api::ErrorList specErrors;
+  // The measurements this run took, in the order of the metrics (empty when none was due).
+  std::vector<TakenMeasurement> taken;
   std::optional<api::Time> nextRunAt;  // when the runner next needs to be called
   api::AnalysisStatus status;          // written to status.analysis
   // The deciding metric and measurement, copied into the history entry of an abort.

@@ -68,10 +68,17 @@ using WriteResult = boost::system::result<T, WriteError>;
 
 enum class EventType { kNormal, kWarning };
 
-// Writes through the API client. Bodies are JSON text. A merge patch
-// (application/merge-patch+json, RFC 7386) that carries metadata.resourceVersion is
-// rejected with 409 Conflict when the object changed since (kube-apiserver checks a
-// resourceVersion in a patch body as a precondition).
+// A ReplicaSet as the API server holds it now, with its pod template (which the cache
+// leaves out).
+struct LiveReplicaSet {
+  ReplicaSetView view;
+  std::string podTemplate;  // spec.template as JSON text; "" when absent
+};
+
+// Writes through the API client (and the one read that must not come from the cache).
+// Bodies are JSON text. A merge patch (application/merge-patch+json, RFC 7386) that
+// carries metadata.resourceVersion is rejected with 409 Conflict when the object changed
+// since (kube-apiserver checks a resourceVersion in a patch body as a precondition).
 class Writer {
  public:
   virtual ~Writer() = default;
@@ -80,6 +87,13 @@ class Writer {
   // Returns the created object's view.
   virtual WriteResult<ReplicaSetView> createReplicaSet(std::string_view ns,
                                                        const std::string& body) = 0;
+
+  // GET /apis/apps/v1/namespaces/{ns}/replicasets/{name} from the API server, not the cache:
+  // after a create answered AlreadyExists, the reconciler tells a ReplicaSet its informer
+  // has not seen yet from a name taken by another template (the deployment controller's
+  // getNewReplicaSet). kNotFound when it is gone.
+  virtual WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns,
+                                                     std::string_view name) = 0;
 
   // PATCH (JSON merge patch) /apis/apps/v1/namespaces/{ns}/replicasets/{name}: spec.replicas,
   // metadata.labels / annotations / ownerReferences (adoption), with

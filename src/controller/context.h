@@ -77,6 +77,8 @@ struct Context {
   bool writeStatusOnFailure = false;   // the failure changed status (a hash collision)
   bool canaryEnded = false;            // promoted, aborted, rolled back or superseded now
   std::string pauseMessage;            // why an analysis paused the rollout
+  // An analysis that cannot run as specified (analysis.cc): reported as InvalidSpec.
+  api::ErrorList specErrors;
 
   // The canary is being rolled out (a template differs from the stable one).
   bool canaryActive() const { return !desiredHash.empty() && desiredHash != newStatus.stableRS; }
@@ -105,6 +107,12 @@ void reconcileReplicaSets(Context& ctx, const DesiredScale& scale);
 void cleanupOldReplicaSets(Context& ctx);
 // The canaryd.io/revision annotation of a ReplicaSet (0 when absent or malformed).
 int64_t revisionOf(const ReplicaSetView& rs);
+// Whether a ReplicaSet's pod template as the API server holds it (JSON text) is the desired
+// one, apart from the pod-template-hash label and the defaults the server adds: everything
+// `desiredTemplate` sets is in `liveTemplate` with an equal value (the deployment
+// controller's EqualIgnoreHash, with Argo Rollouts' defaulting of the desired side turned
+// round). False when either is not a JSON object.
+bool podTemplateMatches(std::string_view liveTemplate, const std::string& desiredTemplate);
 
 // ---- services.cc ----
 // Field errors for missing Services and Services managed by another Rollout.

@@ -51,6 +51,12 @@ Result persist(Writer& writer, const std::string& key, const api::Rollout& rollo
   if (!(newStatus == rollout.status)) {
     auto r = writer.updateRolloutStatus(rollout.metadata.namespace_, rollout.metadata.name,
                                         rollout.metadata.resourceVersion, encodeStatus(newStatus));
+    if (!r && r.error().kind == WriteError::Kind::kNotFound) {
+      // Deleted since the cache was read: garbage collection removes what it owned, and
+      // there is nothing left to retry (as a NotFound Rollout at the start).
+      spdlog::debug("{}: Rollout deleted during the reconcile", key);
+      return {};
+    }
     if (!r) {
       statusWritten = false;
       spdlog::info("{}: status update failed ({}): {}; requeued", key, toString(r.error().kind),
@@ -152,6 +158,10 @@ Result Reconciler::reconcile(const std::string& key) const {
 
   DesiredScale scale;
   if (!ctx.failure) reconcileCanary(ctx);
+  // An analysis that cannot run as specified (a missing AnalysisTemplate, an unknown query
+  // variable): InvalidSpec, and nothing else written, as for the spec's own errors.
+  if (!ctx.specErrors.empty())
+    return reportInvalidSpec(writer_, key, ctx.rollout, ctx.specErrors, now);
   if (!ctx.failure) {
     scale = desiredScale(ctx);
     reconcileServices(ctx);

@@ -67,15 +67,9 @@ bool hasDeadlineAnnotation(const ReplicaSetView& rs) {
   return rs.metadata.annotations.count(std::string(kScaleDownDeadlineAnnotation)) > 0;
 }
 
-// The whole ReplicaSet canaryd creates for `hash`: the pod template with the hash label,
-// the Rollout's selector plus the hash, and the controller ownerReference.
-std::string replicaSetBody(const Context& ctx, const std::string& hash, int32_t replicas,
-                           int64_t revision) {
-  const auto& rollout = ctx.rollout;
+// The Rollout's pod template with the hash label, as the ReplicaSet for `hash` carries it.
+Value podTemplate(const api::Rollout& rollout, const std::string& hash, Alloc& a) {
   const std::string hashLabel(kPodTemplateHashLabel);
-  rapidjson::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-
   Value tpl(rapidjson::kObjectType);
   if (auto parsed = api::parseJson(rollout.spec.podTemplate->json); parsed && parsed->IsObject())
     tpl.CopyFrom(*parsed, a);
@@ -87,6 +81,19 @@ std::string replicaSetBody(const Context& ctx, const std::string& hash, int32_t 
   Value& tplLabels = tplMeta["labels"];
   if (tplLabels.HasMember(hashLabel.c_str())) tplLabels.RemoveMember(hashLabel.c_str());
   tplLabels.AddMember(str(hashLabel, a), str(hash, a), a);
+  return tpl;
+}
+
+// The whole ReplicaSet canaryd creates for `hash`: the pod template with the hash label,
+// the Rollout's selector plus the hash, and the controller ownerReference.
+std::string replicaSetBody(const Context& ctx, const std::string& hash, int32_t replicas,
+                           int64_t revision) {
+  const auto& rollout = ctx.rollout;
+  const std::string hashLabel(kPodTemplateHashLabel);
+  rapidjson::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+
+  Value tpl = podTemplate(rollout, hash, a);
 
   api::StringMap labels = rollout.spec.podTemplate->labels;
   labels[hashLabel] = hash;
@@ -164,8 +171,110 @@ void setReplicas(Context& ctx, const ReplicaSetView& rs, int32_t replicas) {
   if (rs.specReplicas != replicas) ctx.patchFor(rs).replicas = replicas;
 }
 
-// Creates the ReplicaSet for `hash`; on a name taken by an object canaryd does not own,
-// bumps status.collisionCount so the next reconcile uses another hash (as Deployments do).
+// True when `live` holds everything `desired` sets, with equal values: the API server
+// adds defaults to a ReplicaSet's pod template (imagePullPolicy, restartPolicy, ...) but
+// never changes what the creator set. Nulls and empty objects or arrays in `desired` may
+// be absent from `live`. Arrays match element by element.
+bool covers(const Value& live, const Value& desired) {
+  auto emptyish = [](const Value& v) {
+    return v.IsNull() || (v.IsObject() && v.MemberCount() == 0) || (v.IsArray() && v.Empty());
+  };
+  if (desired.IsObject()) {
+    if (!live.IsObject()) return false;
+    for (const auto& m : desired.GetObject()) {
+      auto it = live.FindMember(m.name);
+      if (it == live.MemberEnd()) {
+        if (!emptyish(m.value)) return false;
+      } else if (!covers(it->value, m.value)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (desired.IsArray()) {
+    if (!live.IsArray() || live.Size() != desired.Size()) return false;
+    for (rapidjson::SizeType i = 0; i < desired.Size(); ++i)
+      if (!covers(live[i], desired[i])) return false;
+    return true;
+  }
+  return live == desired;
+}
+
+}  // namespace
+
+bool podTemplateMatches(std::string_view liveTemplate, const std::string& desiredTemplate) {
+  auto live = api::parseJson(liveTemplate);
+  auto desired = api::parseJson(desiredTemplate);
+  if (!live || !desired) return false;
+  // The hash label names the ReplicaSet, not the pods: compared apart from the template
+  // (as the deployment controller's EqualIgnoreHash).
+  const char* hashLabel = kPodTemplateHashLabel.data();
+  for (rapidjson::Document* doc : {&*live, &*desired}) {
+    if (!doc->IsObject()) return false;
+    auto meta = doc->FindMember("metadata");
+    if (meta == doc->MemberEnd() || !meta->value.IsObject()) continue;
+    auto labels = meta->value.FindMember("labels");
+    if (labels != meta->value.MemberEnd() && labels->value.IsObject())
+      labels->value.RemoveMember(hashLabel);
+  }
+  return covers(*live, *desired);
+}
+
+namespace {
+
+// The name `name` is taken: the ReplicaSet there is this Rollout's when its pod template is
+// the desired one and it is controlled by this Rollout (the cache had not seen it yet: a
+// create that timed out but went through, a lagging or dropped watch) or by nobody (adopted).
+// Anything else is a hash collision: status.collisionCount goes up so that the next
+// reconcile uses another hash (the deployment controller's getNewReplicaSet; Argo Rollouts'
+// createDesiredReplicaSet). A failed read decides nothing: the reconcile is retried.
+Ptr<ReplicaSetView> takeExisting(Context& ctx, const std::string& hash, const std::string& name) {
+  const auto& ns = ctx.rollout.metadata.namespace_;
+  auto live = ctx.writer.readReplicaSet(ns, name);
+  if (!live) {
+    ctx.fail(Result::transient("create ReplicaSet " + name +
+                               ": AlreadyExists, then read: " + describeError(live.error())));
+    return nullptr;
+  }
+  const ReplicaSetView& rs = live->view;
+  if (rs.metadata.deletionTimestamp) {
+    // Its garbage collection ends with the name free again.
+    ctx.fail(Result::transient("ReplicaSet " + name + " is being deleted"));
+    return nullptr;
+  }
+  rapidjson::Document scratch;
+  const std::string desired = api::toJson(podTemplate(ctx.rollout, hash, scratch.GetAllocator()));
+  const bool sameTemplate = podTemplateMatches(live->podTemplate, desired);
+  const auto* controller = controllerOf(rs.metadata);
+  if (sameTemplate && (!controller || controller->uid == ctx.rollout.metadata.uid)) {
+    auto view = std::make_shared<const ReplicaSetView>(rs);
+    if (!controller) {
+      auto refs = rs.metadata.ownerReferences;
+      refs.push_back(ownerReference(ctx.rollout));
+      ctx.patchFor(*view).ownerReferences = std::move(refs);
+      spdlog::info("{}: adopting ReplicaSet {} found on create", ctx.key, name);
+    } else {
+      spdlog::info("{}: ReplicaSet {} exists already and is this Rollout's (the cache is behind)",
+                   ctx.key, name);
+    }
+    ctx.allRSs.push_back(view);
+    return view;
+  }
+  int32_t count = ctx.newStatus.collisionCount.value_or(0) + 1;
+  ctx.newStatus.collisionCount = count;
+  const std::string why = !sameTemplate
+                              ? "has another pod template"
+                              : "is controlled by " + controller->kind + " " + controller->name;
+  ctx.event(
+      EventType::kWarning, "HashCollision",
+      "ReplicaSet " + name + " exists and " + why + ": collisionCount " + std::to_string(count));
+  spdlog::warn("{}: hash collision on {} ({}), collisionCount {}", ctx.key, name, why, count);
+  ctx.writeStatusOnFailure = true;
+  ctx.fail(Result::transient("hash collision on ReplicaSet " + name));
+  return nullptr;
+}
+
+// Creates the ReplicaSet for `hash`; when the name is taken, see takeExisting.
 Ptr<ReplicaSetView> createReplicaSet(Context& ctx, const std::string& hash, int32_t replicas) {
   const auto& ns = ctx.rollout.metadata.namespace_;
   const std::string name = replicaSetName(ctx.rollout.metadata.name, hash);
@@ -174,18 +283,9 @@ Ptr<ReplicaSetView> createReplicaSet(Context& ctx, const std::string& hash, int3
   auto created = ctx.writer.createReplicaSet(ns, replicaSetBody(ctx, hash, replicas, revision + 1));
   if (!created) {
     if (created.error().kind == WriteError::Kind::kAlreadyExists) {
-      auto existing = ctx.lister.getReplicaSet(ns, name);
-      if (!existing || !ownedBy(*existing, ctx.rollout)) {
-        int32_t count = ctx.newStatus.collisionCount.value_or(0) + 1;
-        ctx.newStatus.collisionCount = count;
-        ctx.event(EventType::kWarning, "HashCollision",
-                  "ReplicaSet " + name + " exists and is not this Rollout's: collisionCount " +
-                      std::to_string(count));
-        spdlog::warn("{}: hash collision on {}, collisionCount {}", ctx.key, name, count);
-        ctx.writeStatusOnFailure = true;
-        ctx.fail(Result::transient("hash collision on ReplicaSet " + name));
-        return nullptr;
-      }
+      auto existing = takeExisting(ctx, hash, name);
+      if (existing) setReplicas(ctx, *existing, replicas);
+      return existing;
     }
     ctx.fail(
         Result::transient("create ReplicaSet " + name + ": " + describeError(created.error())));

@@ -323,12 +323,19 @@ TEST_F(RunnerTest, KeepsTheLastMeasurementsOnly) {
 }
 
 TEST_F(RunnerTest, TemplatesAreMergedAndMissingOnesAreInvalidSpec) {
-  spec.templates = {{"http-slo"}};
-  AnalysisResult r = run();
-  EXPECT_EQ(r.outcome, AnalysisOutcome::kFailed);
-  EXPECT_EQ(r.reason, "InvalidSpec: AnalysisTemplate \"http-slo\" not found in namespace shop");
+  spec.templates = {{"http-slo"}, {"latency"}};
+  AnalysisResult r = run(2);
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kInvalidSpec);
+  ASSERT_EQ(r.specErrors.size(), 2u) << "every missing template is named";
+  EXPECT_EQ(r.specErrors[0].toString(),
+            "spec.strategy.canary.steps[2].analysis.templates[0].name: Invalid value: "
+            "\"http-slo\": AnalysisTemplate \"http-slo\" not found in namespace shop");
+  EXPECT_EQ(r.specErrors[1].field, "spec.strategy.canary.steps[2].analysis.templates[1].name");
+  EXPECT_EQ(r.reason, "InvalidSpec: " + api::joinErrors(r.specErrors));
   EXPECT_EQ(r.status.phase, AnalysisPhase::kError);
+  EXPECT_TRUE(r.taken.empty());
   EXPECT_EQ(calls(), 0u);
+  spec.templates = {{"http-slo"}};
 
   api::AnalysisTemplateSpec t;
   api::Metric custom;
@@ -341,6 +348,7 @@ TEST_F(RunnerTest, TemplatesAreMergedAndMissingOnesAreInvalidSpec) {
   status.analysis.reset();
   r = run();
   EXPECT_EQ(r.outcome, AnalysisOutcome::kRunning);
+  EXPECT_TRUE(r.specErrors.empty());
   ASSERT_EQ(r.status.metrics.size(), 3u);
   EXPECT_EQ(r.status.metrics[2].name, "saturation");
   EXPECT_EQ(r.status.metrics[2].measurements[0].query,
@@ -350,7 +358,9 @@ TEST_F(RunnerTest, TemplatesAreMergedAndMissingOnesAreInvalidSpec) {
 TEST_F(RunnerTest, ProviderFromTemplateOrBackgroundAnalysis) {
   spec.prometheus.reset();
   AnalysisResult r = run(1);
-  EXPECT_EQ(r.outcome, AnalysisOutcome::kFailed);
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kInvalidSpec);
+  ASSERT_EQ(r.specErrors.size(), 1u);
+  EXPECT_EQ(r.specErrors[0].field, "spec.strategy.canary.steps[1].analysis.prometheus.address");
   EXPECT_NE(r.reason.find("no Prometheus to query"), std::string::npos);
 
   api::AnalysisSpec background;
@@ -374,8 +384,11 @@ TEST_F(RunnerTest, ProviderFromTemplateOrBackgroundAnalysis) {
 
 TEST_F(RunnerTest, DuplicateMetricAndBadVariableAreInvalidSpec) {
   spec.metrics.push_back(metric("error-rate", "error-rate", 0.02));
-  EXPECT_EQ(run().reason,
-            "InvalidSpec: metric \"error-rate\" is defined more than once (in metrics and/or "
+  AnalysisResult r = run();
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kInvalidSpec);
+  EXPECT_EQ(r.reason,
+            "InvalidSpec: spec.strategy.canary.analysis.metrics[2].name: Invalid value: "
+            "\"error-rate\": metric \"error-rate\" is defined more than once (in metrics and/or "
             "AnalysisTemplates)");
   spec.metrics.pop_back();
   api::Metric custom;
@@ -384,9 +397,82 @@ TEST_F(RunnerTest, DuplicateMetricAndBadVariableAreInvalidSpec) {
   custom.max = 1;
   spec.metrics.push_back(custom);
   status.analysis.reset();
-  EXPECT_EQ(run().reason,
-            "InvalidSpec: ingress-errors: variable {{canaryIngress}} has no value (it needs "
+  r = run();
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kInvalidSpec);
+  ASSERT_EQ(r.specErrors.size(), 1u);
+  EXPECT_EQ(r.specErrors[0].field, "spec.strategy.canary.analysis.metrics[2].query");
+  EXPECT_EQ(r.specErrors[0].detail,
+            "ingress-errors: variable {{canaryIngress}} has no value (it needs "
             "trafficRouting.nginx)");
+  EXPECT_EQ(calls(), 0u) << "nothing is measured while the spec is invalid";
+}
+
+TEST_F(RunnerTest, AnUnknownVariableInATemplateNamesTheTemplateAndTheMetric) {
+  api::AnalysisTemplateSpec t;
+  api::Metric custom;
+  custom.name = "saturation";
+  custom.query = "max(cpu{pod=~\"{{podName}}.*\"})";
+  t.metrics = {custom};
+  templates.templates["shop/http-slo"] = t;
+  spec.templates = {{"http-slo"}};
+  AnalysisResult r = run(3);
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kInvalidSpec);
+  ASSERT_EQ(r.specErrors.size(), 1u);
+  EXPECT_EQ(r.specErrors[0].field, "spec.strategy.canary.steps[3].analysis.templates[0]");
+  EXPECT_EQ(r.specErrors[0].value, "\"http-slo\"");
+  EXPECT_EQ(r.specErrors[0].detail.rfind("AnalysisTemplate shop/http-slo spec.metrics[0]: "
+                                         "saturation: unknown variable {{podName}}; supported: ",
+                                         0),
+            0u)
+      << r.specErrors[0].detail;
+  EXPECT_EQ(calls(), 0u);
+}
+
+TEST_F(RunnerTest, EveryMeasurementTakenIsReportedOnce) {
+  std::vector<std::pair<std::string, std::string>> seen;
+  RunnerOptions options;
+  options.onMeasurement = [&](const std::string& metric, std::string_view phase) {
+    seen.emplace_back(metric, std::string(phase));
+  };
+  Runner counted(factory, &templates, options);
+  script("http_requests_total", {QueryResult::ofValue(0.001), QueryResult::noData(),
+                                 QueryResult::error("connection refused")});
+  script("http_request_duration_seconds_bucket",
+         {QueryResult::ofValue(0.2), QueryResult::ofValue(0.5)});
+  spec.inconclusiveLimit = 1;
+  AnalysisResult r = run(counted);
+  ASSERT_EQ(r.taken.size(), 2u);
+  EXPECT_EQ(r.taken[0].metric, "error-rate");
+  EXPECT_EQ(r.taken[0].measurement.phase, AnalysisPhase::kSuccessful);
+  EXPECT_EQ(r.taken[1].metric, "latency-p95");
+
+  clock.step(10s);
+  r = run(counted);
+  EXPECT_TRUE(r.taken.empty()) << "nothing was due";
+
+  clock.step(20s);
+  r = run(counted);
+  EXPECT_EQ(r.outcome, AnalysisOutcome::kFailed);
+  ASSERT_EQ(r.taken.size(), 2u);
+  EXPECT_EQ(r.taken[0].measurement.phase, AnalysisPhase::kInconclusive);
+  EXPECT_EQ(r.taken[1].measurement.phase, AnalysisPhase::kFailed);
+  EXPECT_EQ(r.taken[1].measurement.message.rfind("latency-p95 0.5 > max 0.3 (query: ", 0), 0u);
+
+  // The analysis ended: later calls measure nothing and report nothing.
+  clock.step(30s);
+  EXPECT_TRUE(run(counted).taken.empty());
+
+  // A provider that cannot be made still yields an Error measurement per metric.
+  status.analysis.reset();
+  factory.error = "prometheus.authSecretRef: Secret shop/prom-auth: not found";
+  run(counted);
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(seen, (std::vector<P>{{"error-rate", "Successful"},
+                                  {"latency-p95", "Successful"},
+                                  {"error-rate", "Inconclusive"},
+                                  {"latency-p95", "Failed"},
+                                  {"error-rate", "Error"},
+                                  {"latency-p95", "Error"}}));
 }
 
 TEST_F(RunnerTest, ProviderThatCannotBeMadeIsAnErrorMeasurement) {

@@ -91,14 +91,40 @@ WriteResult<ReplicaSetView> RecordingWriter::createReplicaSet(std::string_view n
   actions.push_back({"create", "replicasets", view.metadata.name, canon(body)});
   if (auto e = takeFailure("create", "replicasets")) return *e;
   std::string k = key(ns, view.metadata.name);
-  if (lister_.replicaSets.count(k))
+  if (lister_.replicaSets.count(k) || unseen.count(k))
     return error(WriteError::Kind::kAlreadyExists,
                  "replicasets.apps \"" + view.metadata.name + "\" already exists");
   view.metadata.uid = "uid-rs-" + std::to_string(nextUid_++);
   view.metadata.resourceVersion = std::to_string(nextResourceVersion_++);
   view.metadata.generation = 1;
-  lister_.replicaSets[k] = view;
+  std::string tpl = api::toJson((*doc)["spec"]["template"]);
+  if (cacheLags) {
+    unseen[k] = LiveReplicaSet{view, tpl};
+  } else {
+    lister_.replicaSets[k] = view;
+    templates_[k] = tpl;
+  }
   return view;
+}
+
+WriteResult<LiveReplicaSet> RecordingWriter::readReplicaSet(std::string_view ns,
+                                                            std::string_view name) {
+  actions.push_back({"get", "replicasets", std::string(name), ""});
+  if (auto e = takeFailure("get", "replicasets")) return *e;
+  std::string k = key(ns, name);
+  if (auto it = unseen.find(k); it != unseen.end()) return it->second;
+  auto it = lister_.replicaSets.find(k);
+  if (it == lister_.replicaSets.end()) return error(WriteError::Kind::kNotFound, "not found");
+  auto t = templates_.find(k);
+  return LiveReplicaSet{it->second, t == templates_.end() ? "" : t->second};
+}
+
+void RecordingWriter::catchUp() {
+  for (auto& [k, live] : unseen) {
+    lister_.replicaSets[k] = live.view;
+    templates_[k] = live.podTemplate;
+  }
+  unseen.clear();
 }
 
 WriteResult<ReplicaSetView> RecordingWriter::patchReplicaSet(std::string_view ns,
@@ -106,9 +132,15 @@ WriteResult<ReplicaSetView> RecordingWriter::patchReplicaSet(std::string_view ns
                                                              const std::string& patch) {
   actions.push_back({"patch", "replicasets", std::string(name), canon(patch)});
   if (auto e = takeFailure("patch", "replicasets")) return *e;
-  auto it = lister_.replicaSets.find(key(ns, name));
-  if (it == lister_.replicaSets.end()) return error(WriteError::Kind::kNotFound, "not found");
-  ReplicaSetView& rs = it->second;
+  // The API server's copy: in the cache, or not seen by it yet.
+  ReplicaSetView* found = nullptr;
+  if (auto it = lister_.replicaSets.find(key(ns, name)); it != lister_.replicaSets.end()) {
+    found = &it->second;
+  } else if (auto u = unseen.find(key(ns, name)); u != unseen.end()) {
+    found = &u->second.view;
+  }
+  if (!found) return error(WriteError::Kind::kNotFound, "not found");
+  ReplicaSetView& rs = *found;
   auto doc = api::parseJson(patch);
   const auto& p = *doc;
   if (p.HasMember("metadata")) {

@@ -58,6 +58,9 @@ class RecordingWriter : public Writer {
 
   WriteResult<ReplicaSetView> createReplicaSet(std::string_view ns,
                                                const std::string& body) override;
+  // Records a "get" action; answers from `unseen`, then from the Lister (with the template
+  // the ReplicaSet was created with, "" when it was seeded).
+  WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns, std::string_view name) override;
   WriteResult<ReplicaSetView> patchReplicaSet(std::string_view ns, std::string_view name,
                                               const std::string& mergePatch) override;
   WriteResult<void> deleteReplicaSet(std::string_view ns, std::string_view name,
@@ -73,6 +76,14 @@ class RecordingWriter : public Writer {
   // The next call of `verb` on `resource` fails with `error` (once).
   void failNext(std::string verb, std::string resource, WriteError error);
 
+  // ReplicaSets the API server holds that the cache (the Lister) has not seen yet, by
+  // namespace/name. A create of one of their names answers AlreadyExists.
+  std::map<std::string, LiveReplicaSet> unseen;
+  // When set, created ReplicaSets go to `unseen` instead of the Lister (a lagging watch).
+  bool cacheLags = false;
+  // The informer catches up: `unseen` moves into the Lister.
+  void catchUp();
+
   std::vector<Action> actions;
   std::vector<RecordedEvent> events;
   std::vector<std::string> eventReasons() const;
@@ -87,6 +98,7 @@ class RecordingWriter : public Writer {
   std::optional<WriteError> takeFailure(const std::string& verb, const std::string& resource);
   FakeLister& lister_;
   std::map<std::pair<std::string, std::string>, WriteError> failures_;
+  std::map<std::string, std::string> templates_;  // pod templates created, by namespace/name
   int64_t nextResourceVersion_ = 1000;
   int64_t nextUid_ = 1;
 };

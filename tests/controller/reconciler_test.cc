@@ -516,6 +516,18 @@ TEST(ReconcilerTest, ADeletedRolloutEndsQuietly) {
   EXPECT_TRUE(w.writer.events.empty());
 }
 
+TEST(ReconcilerTest, ARolloutDeletedDuringTheReconcileEndsItQuietly) {
+  World w;
+  atFirstPause(w);
+  w.clock.step(60s);
+  // The cache still had it; the API server no longer does.
+  w.writer.failNext(
+      "update-status", "rollouts",
+      WriteError{WriteError::Kind::kNotFound, "rollouts.canaryd.io \"web\" not found"});
+  EXPECT_EQ(w.reconcile(), Result{});
+  EXPECT_THAT(w.writer.eventReasons(), ::testing::Not(::testing::Contains("StepStarted")));
+}
+
 TEST(ReconcilerTest, AnOrphanReplicaSetWithTheTemplateHashIsAdopted) {
   World w;
   ReplicaSetView orphan = ownedRS("web-" + H1, H1, 1, 4);

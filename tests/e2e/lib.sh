@@ -120,11 +120,16 @@ start_emulator() {
 }
 
 # start_canaryd <name> [flags...]: runs `canaryd run` as POD_NAME=<name>; its pid is in
-# canaryd_pid_<name>, its log in $work/canaryd-<name>.log.
+# canaryd_pid_<name>, its log in $work/canaryd-<name>.log. The health and metrics servers
+# listen on free loopback ports (the addresses are logged) unless the flags, or the
+# CANARYD_*_BIND_ADDRESS variables, say otherwise: several canaryd run at once.
 start_canaryd() {
   local name=$1
   shift
-  POD_NAME=$name "$canaryd" run --kubeconfig "$work/kubeconfig" --log-level debug "$@" \
+  POD_NAME=$name \
+    CANARYD_HEALTH_PROBE_BIND_ADDRESS=${CANARYD_HEALTH_PROBE_BIND_ADDRESS:-127.0.0.1:0} \
+    CANARYD_METRICS_BIND_ADDRESS=${CANARYD_METRICS_BIND_ADDRESS:-127.0.0.1:0} \
+    "$canaryd" run --kubeconfig "$work/kubeconfig" --log-level debug "$@" \
     >>"$work/canaryd-$name.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -248,6 +253,25 @@ roll_to_step3() {
   [ "$canary_hash" != "$stable_hash" ] || fail "no new pod hash"
   poll "canary ReplicaSet at 2 of 4" 20 "2/2" rs_replicas "$canary_hash"
   poll "stable ReplicaSet at 2 of 4" 20 "2/2" rs_replicas "$stable_hash"
+}
+
+# ---- the emulator's request log (GET /_emulator/requests) ----
+
+clear_requests() { k delete --raw /_emulator/requests >/dev/null; }
+# The writes canaryd sent since the log was cleared, one "verb resource[/subresource] name"
+# line each, sorted and without repeats; Events (best effort, not the Rollout's objects)
+# are left out.
+canaryd_writes() {
+  k get --raw "/_emulator/requests?userAgent=canaryd" | python3 -c '
+import json, sys
+seen = set()
+for r in json.load(sys.stdin)["requests"]:
+    if r["verb"] in ("get", "list", "watch") or r["resource"] == "events":
+        continue
+    res = r["resource"] + ("/" + r["subresource"] if r.get("subresource") else "")
+    seen.add("%s %s %s" % (r["verb"], res, r.get("name", "")))
+print("\n".join(sorted(seen)))
+'
 }
 
 summary() {

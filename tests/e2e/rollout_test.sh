@@ -2,7 +2,8 @@
 # End-to-end scenarios: the real canaryd binary against the kube-emulator binary, driven
 # with the real kubectl. Each scenario starts its own emulator and canaryd processes.
 #   rollout_test.sh <scenario> <canaryd> <kube-emulator> <source dir> [emulator flags...]
-# Scenarios: full, abort-retry, rollback, supersede, progress-deadline, restart, handover.
+# Scenarios: full, abort-retry, rollback, supersede, pause-promote, progress-deadline,
+# restart, handover, bad-input.
 # Extra emulator flags inject faults (--drop-watches-every-seconds 2 --error-fraction 0.05).
 set -euo pipefail
 scenario=$1
@@ -39,7 +40,7 @@ supersede)
   start_canaryd a --leader-elect=false --log-format json
   first_stable
   ;;
-full | abort-retry | progress-deadline)
+full | abort-retry | progress-deadline | pause-promote | bad-input)
   start_canaryd a --leader-elect=false
   first_stable
   ;;
@@ -133,6 +134,121 @@ for line in open(sys.argv[1]):
 assert n > 0
 EOF
   ok "--log-format json: every log line is a JSON object"
+  ;;
+
+pause-promote)
+  # A new template with spec.paused: the canary waits before its first step.
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=json -p \
+    '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/web:2"},
+      {"op":"add","path":"/spec/paused","value":true}]' >/dev/null
+  poll "spec.paused holds the new revision before step 0" 20 "Paused 0 PausedBySpec" \
+    field '.status.phase} {.status.currentStepIndex} {.status.conditions[?(@.type=="Paused")].reason'
+  canary_hash=$(field .status.currentPodHash)
+  [ "$canary_hash" != "$stable_hash" ] || fail "no new pod hash"
+  holds "no step is taken while spec.paused is true" 3 "Paused 0" \
+    field '.status.phase} {.status.currentStepIndex'
+  poll "stable Service still on the stable hash" 5 "$stable_hash" svc_hash web-stable
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge -p '{"spec":{"paused":false}}' >/dev/null
+  poll "resumed: the steps walk to the indefinite pause at 50%" 30 "Paused 3 50" state
+  poll "the indefinite pause is a pause condition" 10 "PauseStep True" \
+    field '.status.pauseConditions[0].reason} {.status.conditions[?(@.type=="Paused")].status'
+  poll "canary ReplicaSet at 2" 20 "2/2" rs_replicas "$canary_hash"
+  # A manual pause at the indefinite pause step, lifted again: still waiting for promote.
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge -p '{"spec":{"paused":true}}' >/dev/null
+  poll "paused by spec at step 3" 10 "Paused: spec.paused is true" field .status.message
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge -p '{"spec":{"paused":false}}' >/dev/null
+  poll "unpaused: back at the pause step" 10 "Paused at step 3 (pause)" field .status.message
+  holds "the indefinite pause waits for promote" 2 "Paused 3 50" state
+  # Promote: remove status.pauseConditions (what `kubectl canary promote` sends).
+  promote
+  poll "promoted: Healthy, weight 0" 20 "Healthy 4 0" state
+  poll "stableRS is the canary" 10 "$canary_hash" field .status.stableRS
+  poll "stable Service repointed" 20 "$canary_hash" svc_hash web-stable
+  poll "old ReplicaSet scaled down" 20 "0/0" rs_replicas "$stable_hash"
+  events "step 1 started once (not while paused)" "1" "Step 1 started: pause 2s"
+  events "Promoted event" "1" "Promoted ReplicaSet web-$canary_hash to stable"
+  ;;
+
+bad-input)
+  # The ReplicaSets' names, sorted, on one line.
+  rs_names() { k get rs -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}' | sort | xargs; }
+  # A ReplicaSet edited by hand is put back.
+  k_ok "patched" -n "$ns" patch rs "$rollout-$stable_hash" --type=merge \
+    -p '{"spec":{"replicas":7}}' >/dev/null
+  poll "a hand-scaled stable ReplicaSet is put back to 4" 20 "4/4" rs_replicas "$stable_hash"
+
+  # An invalid spec (two field errors the API server's schema lets through) with a new
+  # template: InvalidSpec naming both, Degraded, and nothing written but the status.
+  clear_requests
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=json -p \
+    '[{"op":"replace","path":"/spec/template/metadata/labels/app","value":"other"},
+      {"op":"replace","path":"/spec/strategy/canary/canaryService","value":"web-stable"}]' >/dev/null
+  poll "invalid spec: InvalidSpec, Degraded" 20 "True Degraded" \
+    field '.status.conditions[?(@.type=="InvalidSpec")].status} {.status.phase'
+  invalid_message() {
+    local m
+    m=$(field '.status.conditions[?(@.type=="InvalidSpec")].message')
+    grep -qF 'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`' <<<"$m" &&
+      grep -qF 'spec.strategy.canary.canaryService: Invalid value: "web-stable": must differ from stableService' <<<"$m" &&
+      echo both || echo "[$m]"
+  }
+  poll "InvalidSpec names every field error" 10 "both" invalid_message
+  holds "nothing else happens" 2 "True Degraded" \
+    field '.status.conditions[?(@.type=="InvalidSpec")].status} {.status.phase'
+  poll "canaryd wrote the Rollout status only" 5 "update rollouts/status web" canaryd_writes
+  poll "no canary ReplicaSet" 5 "$rollout-$stable_hash" rs_names
+  # Fixed: the rollout goes on.
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=json -p \
+    '[{"op":"replace","path":"/spec/template/metadata/labels/app","value":"web"},
+      {"op":"replace","path":"/spec/template/spec/containers/0/image","value":"example.com/web:2"},
+      {"op":"replace","path":"/spec/strategy/canary/canaryService","value":"web-canary"}]' >/dev/null
+  poll "fixed: the canary walks to the indefinite pause" 30 "Paused 3 50" state
+  poll "InvalidSpec False" 10 "False" field '.status.conditions[?(@.type=="InvalidSpec")].status'
+  canary_hash=$(field .status.currentPodHash)
+  [ "$canary_hash" != "$stable_hash" ] || fail "no new pod hash"
+
+  # A missing Service: InvalidSpec with its name; the ReplicaSets stay as they are.
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge \
+    -p '{"spec":{"strategy":{"canary":{"canaryService":"web-missing"}}}}' >/dev/null
+  poll "missing Service: InvalidSpec naming it" 20 \
+    'spec.strategy.canary.canaryService: Invalid value: "web-missing": Service not found in namespace "e2e"' \
+    field '.status.conditions[?(@.type=="InvalidSpec")].message'
+  poll "canary ReplicaSet untouched" 5 "2/2" rs_replicas "$canary_hash"
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge \
+    -p '{"spec":{"strategy":{"canary":{"canaryService":"web-canary"}}}}' >/dev/null
+  poll "Service back: at the same step" 20 "Paused 3 50 False" \
+    field '.status.phase} {.status.currentStepIndex} {.status.canaryWeight} {.status.conditions[?(@.type=="InvalidSpec")].status'
+
+  # A selector that does not match the template's labels.
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=json \
+    -p '[{"op":"replace","path":"/spec/template/metadata/labels/app","value":"other"}]' >/dev/null
+  selector_error() {
+    field '.status.conditions[?(@.type=="InvalidSpec")].message' |
+      grep -qF 'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`' &&
+      echo yes || echo no
+  }
+  poll "selector mismatch: InvalidSpec" 20 "yes" selector_error
+  poll "no ReplicaSet for the mismatched template" 5 \
+    "$(printf '%s\n' "$rollout-$stable_hash" "$rollout-$canary_hash" | sort | xargs)" rs_names
+  k_ok "patched" -n "$ns" patch rollout "$rollout" --type=json \
+    -p '[{"op":"replace","path":"/spec/template/metadata/labels/app","value":"web"}]' >/dev/null
+  poll "labels back: at the same step with the same canary" 20 "Paused 3 50 $canary_hash" \
+    field '.status.phase} {.status.currentStepIndex} {.status.canaryWeight} {.status.currentPodHash'
+
+  # Deleted mid-step: garbage collection removes the ReplicaSets, and canaryd writes
+  # nothing more (no error loop on the vanished Rollout).
+  k_ok "deleted" -n "$ns" delete rollout "$rollout"
+  poll "owned ReplicaSets garbage-collected" 20 "" rs_names
+  clear_requests
+  log_lines=$(wc -l <"$work/canaryd-a.log")
+  holds "the Rollout stays gone" 3 "" k get rollouts -n "$ns" -o name
+  poll "canaryd wrote nothing after the deletion" 5 "" canaryd_writes
+  # Nor did it retry anything about it, or warn: at most debug lines.
+  about=$(tail -n +"$((log_lines + 1))" "$work/canaryd-a.log" | grep -F "e2e/web" || true)
+  if [ -n "$about" ] && grep -v '^[^ ]* D ' <<<"$about" | grep -q .; then
+    fail "canaryd went on about the deleted Rollout: $(grep -v '^[^ ]* D ' <<<"$about" | tail -3)"
+  fi
+  ok "no retry or warning about the deleted Rollout ($(grep -c . <<<"$about") debug lines)"
   ;;
 
 progress-deadline)

@@ -4,6 +4,7 @@
 
 #include "controller/views.h"
 #include "informer/store.h"
+#include "server/probes.h"
 #include "workqueue/clock.h"
 
 namespace canaryd::controller::runtime {
@@ -32,15 +33,17 @@ ControllerManager::ControllerManager(kube::Client& client, ManagerOptions option
       lister_(caches_),
       trafficClients_(client),
       routers_(trafficClients_, trafficClients_),
-      queue_(workqueue::QueueConfig{.name = "rollouts"}) {
+      queue_(workqueue::QueueConfig{.name = "rollouts", .metrics = options_.metrics}) {
   if (options_.leaderElection) {
     auto& le = *options_.leaderElection;
     le.onStartedLeading = [this] {
       spdlog::info("leader election: leading ({}/{})", options_.leaderElection->leaseNamespace,
                    options_.leaderElection->leaseName);
+      if (options_.metrics) options_.metrics->setLeader(true);
       startWorkers();
     };
     le.onStoppedLeading = [this] {
+      if (options_.metrics) options_.metrics->setLeader(false);
       if (stopping_.load()) return;
       spdlog::error("leader election: leadership lost; stopping");
       lostLeadership_ = true;
@@ -64,13 +67,46 @@ ControllerManager::ControllerManager(kube::Client& client, ManagerOptions option
       transport_, kubeSecretReader(client));
   analysis::RunnerOptions runnerOptions;
   runnerOptions.defaultPrometheus = options_.defaultPrometheus;
+  if (options_.metrics) {
+    runnerOptions.onMeasurement = [m = options_.metrics](const std::string& metric,
+                                                         std::string_view phase) {
+      m->analysisMeasurement(metric, phase);
+    };
+  }
   runner_ = std::make_unique<analysis::Runner>(*providers_, &lister_, runnerOptions);
   reconciler_ = std::make_unique<Reconciler>(lister_, *writer_, workqueue::RealClock::instance(),
                                              &routers_, runner_.get());
   registerHandlers();
+  if (options_.metrics) options_.metrics->setRolloutSource([this] { return rolloutSamples(); });
 }
 
-ControllerManager::~ControllerManager() { stop(); }
+ControllerManager::~ControllerManager() {
+  // First, so that no scrape reads the caches while they go away.
+  if (options_.metrics) options_.metrics->setRolloutSource({});
+  stop();
+}
+
+std::vector<server::RolloutSample> ControllerManager::rolloutSamples() {
+  std::vector<server::RolloutSample> out;
+  for (auto* c : caches_.all()) {
+    for (const auto& r : c->rollouts->store().list()) {
+      server::RolloutSample s;
+      s.namespace_ = r->metadata.namespace_;
+      s.name = r->metadata.name;
+      s.phase = std::string(api::toString(r->status.phase));
+      s.canaryWeight = r->status.canaryWeight;
+      s.currentStepIndex = r->status.currentStepIndex;
+      out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> ControllerManager::notReadyReason() const {
+  auto unsynced = caches_.unsynced();
+  if (unsynced.empty()) return std::nullopt;
+  return server::cacheSyncReason(unsynced, options_.api);
+}
 
 void ControllerManager::enqueue(const std::string& key) {
   if (!key.empty()) queue_.add(key);
@@ -131,30 +167,50 @@ void ControllerManager::registerHandlers() {
       if (const auto& s = informer::deletedObjectOf(d)) byService(*s);
     };
     c->services->addEventHandler(services);
+
+    // An AnalysisTemplate created, changed or deleted may settle a Rollout that names it
+    // (e.g. one held InvalidSpec for a missing template): enqueue the Rollouts of its
+    // namespace. Templates change rarely, so no index by template name is kept.
+    auto templates = std::make_shared<informer::EventHandlerFuncs<api::AnalysisTemplate>>();
+    auto byNamespace = [this, c](const api::AnalysisTemplate& t) {
+      std::string prefix = t.metadata.namespace_ + "/";
+      for (const auto& key : c->rollouts->store().listKeys())
+        if (key.rfind(prefix, 0) == 0) enqueue(key);
+    };
+    templates->addFunc = [byNamespace](const informer::ObjectPtr<api::AnalysisTemplate>& t,
+                                       bool) { byNamespace(*t); };
+    templates->updateFunc = [byNamespace](const informer::ObjectPtr<api::AnalysisTemplate>& a,
+                                          const informer::ObjectPtr<api::AnalysisTemplate>& b) {
+      if (a->metadata.resourceVersion != b->metadata.resourceVersion) byNamespace(*b);
+    };
+    templates->deleteFunc = [byNamespace](const informer::DeletedObject<api::AnalysisTemplate>& d) {
+      if (const auto& t = informer::deletedObjectOf(d)) byNamespace(*t);
+    };
+    c->templates->addEventHandler(templates);
   }
 }
 
 bool ControllerManager::start() {
   caches_.start();
-  auto lastLog = std::chrono::steady_clock::now();
-  auto begin = lastLog;
+  auto begin = std::chrono::steady_clock::now();
+  auto lastLog = begin;
+  std::string lastReason;
   while (!caches_.hasSynced()) {
     if (stopping_.load()) return false;
     auto now = std::chrono::steady_clock::now();
+    auto reason = notReadyReason();
+    if (!reason) continue;
     if (options_.cacheSyncTimeout.count() > 0 && now - begin > options_.cacheSyncTimeout) {
-      std::string missing;
-      for (const auto& m : caches_.unsynced()) missing += (missing.empty() ? "" : ", ") + m;
-      spdlog::error("caches did not sync in time: {}", missing);
+      spdlog::error("caches did not sync in time: {}", *reason);
       return false;
     }
-    if (now - lastLog > std::chrono::seconds(10)) {
+    // A new reason (the CRDs found missing, RBAC refusing a list) at once; the same one
+    // every 30 s while it lasts. The informers keep retrying meanwhile.
+    bool changed = *reason != lastReason && now - begin > std::chrono::milliseconds(500);
+    if (changed || now - lastLog > std::chrono::seconds(30)) {
       lastLog = now;
-      std::string missing;
-      for (const auto& m : caches_.unsynced()) missing += (missing.empty() ? "" : ", ") + m;
-      spdlog::warn(
-          "waiting for caches to sync: {} (are the canaryd CRDs installed? kubectl apply -f "
-          "crds/)",
-          missing);
+      lastReason = *reason;
+      spdlog::warn("not ready: {}", *reason);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -177,6 +233,7 @@ void ControllerManager::startWorkers() {
   int n = std::max(1, options_.workers);
   for (int i = 0; i < n; ++i) workers_.emplace_back([this] { worker(); });
   running_ = true;
+  if (options_.metrics && !elector_) options_.metrics->setLeader(true);
   spdlog::info("started {} workers", n);
 }
 
@@ -197,9 +254,9 @@ void ControllerManager::worker() {
 void ControllerManager::processItem(const std::string& key) {
   auto started = std::chrono::steady_clock::now();
   Result r = reconciler_->reconcile(key);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  started)
-                .count();
+  auto took = std::chrono::steady_clock::now() - started;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  if (options_.metrics) options_.metrics->observeReconcile(took, r.error != Result::Error::kNone);
   switch (r.error) {
     case Result::Error::kNone:
       queue_.forget(key);
@@ -237,6 +294,7 @@ void ControllerManager::stop() {
   }
   for (auto& t : workers) t.join();
   running_ = false;
+  if (options_.metrics) options_.metrics->setLeader(false);
   caches_.stop();
   // Only now, with no write in flight, may a standby take over.
   if (elector_) elector_->stop();

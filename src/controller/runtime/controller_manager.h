@@ -1,11 +1,13 @@
 // ControllerManager: runs the Rollout controller in a process (controller-runtime's
 // manager + controller): starts the informers, waits for their caches, turns informer
 // events into `namespace/name` keys on a rate-limited workqueue (an owned ReplicaSet
-// enqueues its controller Rollout, a Service the Rollouts that name it), and runs N
+// enqueues its controller Rollout, a Service the Rollouts that name it, an
+// AnalysisTemplate the Rollouts of its namespace), and runs N
 // workers calling Reconciler::reconcile. With leader election, workers start only once
 // this process leads, and writes are fenced by isLeader(). stop() stops taking work,
-// lets in-flight reconciles finish, and releases the Lease.
-// Thread-safe: start/stop from one thread; everything else is internal.
+// lets in-flight reconciles finish, and releases the Lease. With server::Metrics it feeds
+// the reconcile, workqueue, leader and Rollout metrics; notReadyReason() backs /readyz.
+// Thread-safe: start/stop from one thread; notReadyReason from any; the rest is internal.
 #pragma once
 
 #include <atomic>
@@ -25,6 +27,8 @@
 #include "kube/client.h"
 #include "kube/event_recorder.h"
 #include "leader/leader_election.h"
+#include "server/kube_api_observer.h"
+#include "server/metrics.h"
 #include "traffic/factory.h"
 #include "traffic/kube_clients.h"
 #include "workqueue/queue.h"
@@ -41,6 +45,11 @@ struct ManagerOptions {
   // How long start() waits for the caches before giving up (0: forever).
   std::chrono::milliseconds cacheSyncTimeout{0};
   std::string identity;  // reportingInstance of Events
+  // Optional, must outlive the manager: reconcile, workqueue, leader and Rollout metrics.
+  server::Metrics* metrics = nullptr;
+  // Optional, must outlive the manager: which resources the API server does not serve or
+  // RBAC refuses, for notReadyReason().
+  const server::KubeApiObserver* api = nullptr;
 };
 
 class ControllerManager {
@@ -70,12 +79,17 @@ class ControllerManager {
   // Enqueues every cached Rollout (used after a leadership change).
   void enqueueAll();
 
+  // nullopt once the informer caches synced (leading or standby, as controller-runtime's
+  // readyz); before, why not: the CRDs to install, RBAC refusals, or the caches waiting.
+  std::optional<std::string> notReadyReason() const;
+
  private:
   void registerHandlers();
   void startWorkers();
   void worker();
   void processItem(const std::string& key);
   void enqueue(const std::string& key);
+  std::vector<server::RolloutSample> rolloutSamples();
 
   kube::Client& client_;
   ManagerOptions options_;

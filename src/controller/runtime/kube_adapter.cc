@@ -249,27 +249,21 @@ WriteResult<ReplicaSetView> KubeWriter::createReplicaSet(std::string_view ns,
   if (!doc)
     return WriteError{WriteError::Kind::kInvalid, "ReplicaSet body: " + doc.error().toString()};
   auto created = client_.create(kube::resources::kReplicaSets, ns, *doc, options_);
-  if (created) return replicaSetViewFromJson(**created);
-  if (kube::isAlreadyExists(created.error())) {
-    // The informer may not have seen a ReplicaSet this Rollout created a moment ago (its
-    // watch lags or was dropped). The reconciler, not finding it in the cache, would take
-    // it for a hash collision; the API server's copy tells: controlled by the same owner
-    // uid, it is the one wanted, as the deployment controller concludes from its lister.
-    ReplicaSetView wanted = replicaSetViewFromJson(*doc);
-    const auto* owner = controllerOf(wanted.metadata);
-    auto existing = client_.get(kube::resources::kReplicaSets, ns, wanted.metadata.name);
-    if (owner && existing) {
-      ReplicaSetView found = replicaSetViewFromJson(**existing);
-      const auto* foundOwner = controllerOf(found.metadata);
-      if (foundOwner && foundOwner->uid == owner->uid &&
-          found.podTemplateHash == wanted.podTemplateHash && !found.metadata.deletionTimestamp) {
-        spdlog::debug("ReplicaSet {}/{} exists already and is this Rollout's", ns,
-                      wanted.metadata.name);
-        return found;
-      }
-    }
+  if (!created) return toWriteError(created.error());
+  return replicaSetViewFromJson(**created);
+}
+
+WriteResult<LiveReplicaSet> KubeWriter::readReplicaSet(std::string_view ns, std::string_view name) {
+  auto got = client_.get(kube::resources::kReplicaSets, ns, name);
+  if (!got) return toWriteError(got.error());
+  LiveReplicaSet live;
+  live.view = replicaSetViewFromJson(**got);
+  const rapidjson::Value& object = **got;
+  if (auto spec = object.FindMember("spec"); spec != object.MemberEnd() && spec->value.IsObject()) {
+    if (auto tpl = spec->value.FindMember("template"); tpl != spec->value.MemberEnd())
+      live.podTemplate = api::toJson(tpl->value);
   }
-  return toWriteError(created.error());
+  return live;
 }
 
 WriteResult<ReplicaSetView> KubeWriter::patchReplicaSet(std::string_view ns, std::string_view name,

@@ -101,11 +101,10 @@ class KubeWriter final : public Writer {
   KubeWriter(kube::Client& client, kube::EventRecorder* events, WriteFence fence,
              std::string fieldManager = "canaryd");
 
-  // On AlreadyExists, reads the existing ReplicaSet: when it has the same controller
-  // owner uid and pod-template-hash label, it is returned as created (the cache had not
-  // seen it yet); otherwise the AlreadyExists stands (a real hash collision).
   WriteResult<ReplicaSetView> createReplicaSet(std::string_view ns,
                                                const std::string& body) override;
+  // Not fenced: a read changes nothing.
+  WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns, std::string_view name) override;
   WriteResult<ReplicaSetView> patchReplicaSet(std::string_view ns, std::string_view name,
                                               const std::string& mergePatch) override;
   WriteResult<void> deleteReplicaSet(std::string_view ns, std::string_view name,
