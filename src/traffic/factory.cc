@@ -18,10 +18,16 @@ RouterResult<std::unique_ptr<TrafficRouter>> RouterFactory::newRouter(const Rout
   Kind kind = routing.nginx ? (routing.gatewayAPI ? Kind::kBoth : Kind::kNginx)
                             : (routing.gatewayAPI ? Kind::kGatewayApi : Kind::kNone);
   switch (kind) {
-    case Kind::kNginx:
-      return std::unique_ptr<TrafficRouter>(std::make_unique<NginxRouter>(target, ingresses_));
-    case Kind::kGatewayApi:
-      return std::unique_ptr<TrafficRouter>(std::make_unique<GatewayRouter>(target, httpRoutes_));
+    case Kind::kNginx: {
+      auto router = std::make_unique<NginxRouter>(target, ingresses_);
+      if (auto r = router->checkReferences(); !r) return r.error();
+      return std::unique_ptr<TrafficRouter>(std::move(router));
+    }
+    case Kind::kGatewayApi: {
+      auto router = std::make_unique<GatewayRouter>(target, httpRoutes_);
+      if (auto r = router->checkReferences(); !r) return r.error();
+      return std::unique_ptr<TrafficRouter>(std::move(router));
+    }
     case Kind::kBoth:
       return RouterError{true, who + ": trafficRouting sets both nginx and gatewayAPI"};
     case Kind::kNone:

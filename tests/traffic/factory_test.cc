@@ -1,9 +1,11 @@
-// The factory: one router per trafficRouting kind, invalid combinations refused.
+// The factory: one router per trafficRouting kind, invalid combinations refused, and the
+// objects trafficRouting names checked before a router is handed out.
 #include "traffic/factory.h"
 
 #include <gtest/gtest.h>
 
 #include "fake_clients.h"
+#include "golden.h"
 #include "test_rollouts.h"
 
 namespace canaryd::traffic::testing {
@@ -11,6 +13,8 @@ namespace {
 
 TEST(RouterFactoryTest, ChoosesTheRouterFromTheSpec) {
   FakeApi api;
+  api.seed(readTestdata("nginx-stable-ingress.yaml"));
+  api.seed(readTestdata("gateway-httproute.yaml"));
   RouterFactory factory(api, api);
   api::Rollout nginx = nginxRollout();
   auto n = factory.newRouter(RouterTarget{nginx, "", ""});
@@ -47,6 +51,58 @@ TEST(RouterFactoryTest, RefusesSpecsWithNoOrTwoRouters) {
   api::Rollout plain = nginxRollout();
   plain.spec.strategy.canary->trafficRouting.reset();
   ASSERT_FALSE(factory.newRouter(RouterTarget{plain, "", ""}));
+}
+
+// newRouter fails with invalidSpec, naming the object, and writes nothing.
+void expectInvalid(RouterFactory& factory, const api::Rollout& rollout, const FakeApi& api,
+                   const std::string& named) {
+  auto r = factory.newRouter(RouterTarget{rollout, "stablehash", "canaryhash"});
+  ASSERT_FALSE(r) << named;
+  EXPECT_TRUE(r.error().invalidSpec) << r.error().message;
+  EXPECT_NE(r.error().message.find(named), std::string::npos) << r.error().message;
+  EXPECT_TRUE(api.writes.empty());
+}
+
+TEST(RouterFactoryTest, NginxReferencesAreCheckedBeforeAnyWrite) {
+  FakeApi api;
+  RouterFactory factory(api, api);
+  api::Rollout rollout = nginxRollout();
+  expectInvalid(factory, rollout, api, "Ingress shop/web");
+
+  api.seed(readTestdata("nginx-stable-ingress.yaml"));
+  api::Rollout noPath = nginxRollout();
+  noPath.spec.strategy.canary->stableService = "nobody";
+  expectInvalid(factory, noPath, api,
+                "Ingress shop/web has no path whose backend is Service nobody");
+
+  // A canary Ingress of the canary name that another owner controls is left alone.
+  api.seed(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress",
+    "metadata":{"name":"web-web-canary","namespace":"shop","ownerReferences":[{
+      "apiVersion":"v1","kind":"ConfigMap","name":"other","uid":"other-uid","controller":true}]},
+    "spec":{"rules":[{"host":"web.example.com"}]}})");
+  expectInvalid(factory, rollout, api, "Ingress shop/web-web-canary");
+
+  api.failNext = ClientError{ClientError::Kind::kOther, "connection refused"};
+  auto transient = factory.newRouter(RouterTarget{rollout, "", ""});
+  ASSERT_FALSE(transient);
+  EXPECT_FALSE(transient.error().invalidSpec);
+}
+
+TEST(RouterFactoryTest, GatewayReferencesAreCheckedBeforeAnyWrite) {
+  FakeApi api;
+  RouterFactory factory(api, api);
+  api::Rollout rollout = gatewayRollout();
+  expectInvalid(factory, rollout, api, "HTTPRoute shop/web");
+
+  api.seed(readTestdata("gateway-httproute.yaml"));
+  ASSERT_TRUE(factory.newRouter(RouterTarget{rollout, "", ""}));
+  api::Rollout noBackend = gatewayRollout();
+  noBackend.spec.strategy.canary->stableService = "nobody";
+  expectInvalid(factory, noBackend, api,
+                "HTTPRoute shop/web has no rule with a backendRef to Service nobody");
+  api::Rollout noRule = gatewayRollout();
+  noRule.spec.strategy.canary->trafficRouting->gatewayAPI->managedRoutes = {"absent"};
+  expectInvalid(factory, noRule, api, "HTTPRoute shop/web has no rule named absent");
 }
 
 }  // namespace

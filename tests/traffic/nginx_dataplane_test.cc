@@ -330,7 +330,6 @@ TEST_P(NginxDataPlaneTest, CanaryShareIsTheWeightAndTheHeaderAlwaysReachesTheCan
 
   Nginx nginx(rules);
   ASSERT_TRUE(nginx.running()) << nginx.errorLog();
-  const auto started = Clock::now();
   Client client(nginx.port());
   constexpr int kRequests = 10000;
   int canary = client.canaryAnswers(kRequests, {});
@@ -348,8 +347,6 @@ TEST_P(NginxDataPlaneTest, CanaryShareIsTheWeightAndTheHeaderAlwaysReachesTheCan
   } else {
     EXPECT_LT(other, 1000);
   }
-  // Bounded: loopback requests take well under a millisecond each.
-  EXPECT_LT(Clock::now() - started, std::chrono::seconds(120));
 }
 
 INSTANTIATE_TEST_SUITE_P(Weights, NginxDataPlaneTest, ::testing::Values(0, 5, 50),

@@ -75,7 +75,7 @@ RouterResult<GatewayRouter::Route> GatewayRouter::read(bool allowMissing) {
       return route;
     }
     if (got.error().kind == ClientError::Kind::kNotFound)
-      return RouterError{false, route.ref + " (trafficRouting.gatewayAPI.httpRoute) not found"};
+      return RouterError{true, route.ref + " (trafficRouting.gatewayAPI.httpRoute) not found"};
     return clientFailure("get " + route.ref, got.error());
   }
   route.doc = std::move(*got);
@@ -212,6 +212,14 @@ RouterResult<void> GatewayRouter::write(const Route& route, const HeaderRules& h
   patch.AddMember("spec", std::move(spec), alloc);
   auto patched = client_.patchHttpRoute(ns, gateway_.httpRoute, api::toJson(patch));
   if (!patched) return clientFailure("patch " + route.ref, patched.error());
+  return {};
+}
+
+RouterResult<void> GatewayRouter::checkReferences() {
+  auto route = read(/*allowMissing=*/false);
+  if (!route) return route.error();
+  auto managed = managedRules(*route);
+  if (!managed) return managed.error();
   return {};
 }
 

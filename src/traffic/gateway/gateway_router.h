@@ -34,10 +34,14 @@ class GatewayRouter final : public TrafficRouter {
   // is maxTrafficWeight (default 100); Gateway API weights are relative, so the canary's
   // share is weight/max. One merge patch of spec.rules with the resourceVersion read (a
   // concurrent edit is a transient conflict, never lost).
-  // Errors (nothing written): weight outside 0..max, no backendRef to stableService, a
-  // managedRoutes name with no rule: invalidSpec. A missing HTTPRoute (it may be created
-  // later) and API failures: transient.
+  // Errors (nothing written): weight outside 0..max and the errors of checkReferences:
+  // invalidSpec. API failures: transient.
   RouterResult<void> setWeight(int32_t weight) override;
+
+  // Reads the HTTPRoute and writes nothing. Errors (invalidSpec, naming the route): a
+  // missing HTTPRoute, no rule with a backendRef to stableService, a managedRoutes name with
+  // no rule or whose rule has no backendRef to stableService. API failures: transient.
+  RouterResult<void> checkReferences();
 
   // Adds (or replaces) the step's header rules: one per managed rule, a copy of it whose
   // matches also require the step's headers (HTTPHeaderMatch type Exact or
@@ -59,7 +63,7 @@ class GatewayRouter final : public TrafficRouter {
   struct Route;
   using HeaderRules = std::map<std::string, std::vector<const rapidjson::Value*>>;
 
-  // The HTTPRoute and the header rules in it. NotFound is a transient error unless
+  // The HTTPRoute and the header rules in it. NotFound is an invalidSpec error unless
   // allowMissing, which yields a Route with `missing` set.
   RouterResult<Route> read(bool allowMissing);
   // Indexes (in spec.rules) of the rules whose weights canaryd sets.

@@ -90,7 +90,7 @@ RouterResult<std::vector<NginxRouter::Plan>> NginxRouter::plan(std::optional<int
     auto stable = client_.getIngress(ns, stableName);
     if (!stable) {
       if (stable.error().kind == ClientError::Kind::kNotFound)
-        return RouterError{false, "stable " + stableRef + " (trafficRouting.nginx) not found"};
+        return RouterError{true, "stable " + stableRef + " (trafficRouting.nginx) not found"};
       return clientFailure("get " + stableRef, stable.error());
     }
 
@@ -239,6 +239,12 @@ RouterResult<void> NginxRouter::write(Plan& p) {
   patch.AddMember("metadata", std::move(meta), alloc);
   auto patched = client_.patchIngress(ns, p.canaryName, api::toJson(patch));
   if (!patched) return clientFailure("patch " + canaryRef, patched.error());
+  return {};
+}
+
+RouterResult<void> NginxRouter::checkReferences() {
+  auto plans = plan(std::nullopt);
+  if (!plans) return plans.error();
   return {};
 }
 

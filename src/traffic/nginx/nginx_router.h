@@ -36,10 +36,15 @@ class NginxRouter final : public TrafficRouter {
   // Updates are JSON merge patches carrying the resourceVersion read: annotations other
   // controllers added stay, and a concurrent edit is a transient conflict.
   // Errors (nothing is written unless every Ingress can be): weight outside
-  // 0..maxTrafficWeight, a stable Ingress with no path to stableService, or a canary
-  // Ingress of that name not controlled by this Rollout: invalidSpec. A missing stable
-  // Ingress (it may be created later) and API failures: transient.
+  // 0..maxTrafficWeight and the errors of checkReferences: invalidSpec. API failures:
+  // transient.
   RouterResult<void> setWeight(int32_t weight) override;
+
+  // Reads every stable and canary Ingress and writes nothing. Errors (invalidSpec, naming
+  // the object): a missing stable Ingress, a stable Ingress with no path to stableService,
+  // a canary Ingress of that name not controlled by this Rollout (another controller's, or
+  // a user's: canaryd leaves it alone). API failures: transient.
+  RouterResult<void> checkReferences();
 
   // One header route at a time (ingress-nginx reads one canary-by-header): match[0] as
   // canary-by-header plus canary-by-header-value (exact) or canary-by-header-pattern
