@@ -19,6 +19,11 @@
 #include "kube/config.h"
 #include "kube/http_client.h"
 #include "leader/leader_election.h"
+#include "server/bind_address.h"
+#include "server/http_server.h"
+#include "server/kube_api_observer.h"
+#include "server/metrics.h"
+#include "server/probes.h"
 
 namespace {
 
@@ -40,6 +45,8 @@ struct RunFlags {
   std::string prometheusAddress;
   std::string logLevel = "info";
   std::string logFormat = "text";
+  std::string metricsBindAddress = ":8090";
+  std::string healthProbeBindAddress = ":8080";
 };
 
 // The `%*` flag of the JSON log format: the message as a JSON string body.
@@ -164,10 +171,21 @@ int run(const RunFlags& flags) {
     options.leaderElection = std::move(le);
   }
 
+  // Validated by the flags' checks already.
+  auto metricsAddress = *server::parseBindAddress(flags.metricsBindAddress);
+  auto probeAddress = *server::parseBindAddress(flags.healthProbeBindAddress);
+
+  // Both outlive the client, whose I/O thread reports every request to them.
+  server::Metrics metrics;
+  server::KubeApiObserver apiObserver(&metrics);
+  options.metrics = &metrics;
+  options.api = &apiObserver;
+
   kube::HttpClientOptions clientOptions;
   clientOptions.qps = flags.kubeApiQps;
   clientOptions.burst = flags.kubeApiBurst;
   clientOptions.userAgent = std::string("canaryd/") + CANARYD_VERSION;
+  clientOptions.metrics = apiObserver.hook();
   auto client = kube::HttpClient::create(*config, clientOptions);
   if (!client) {
     spdlog::error("kube client: {}", client.error().message);
@@ -181,6 +199,28 @@ int run(const RunFlags& flags) {
   int exitCode = 0;
   {
     controller::runtime::ControllerManager manager(**client, std::move(options));
+    // Bound before any work starts, so that a port in use ends the process at once. The
+    // server stops (end of scope) before the manager goes away.
+    server::HttpServer http;
+    if (probeAddress) {
+      auto bound =
+          http.listen(*probeAddress,
+                      server::healthProbeHandler([&manager] { return manager.notReadyReason(); }));
+      if (!bound) {
+        spdlog::error("--health-probe-bind-address: {}", bound.error());
+        return 1;
+      }
+      spdlog::info("serving health probes on http://{}", server::toString(*bound));
+    }
+    if (metricsAddress) {
+      auto bound = http.listen(*metricsAddress, server::metricsHandler(metrics));
+      if (!bound) {
+        spdlog::error("--metrics-bind-address: {}", bound.error());
+        return 1;
+      }
+      spdlog::info("serving metrics on http://{}", server::toString(*bound));
+    }
+    http.start();
     // start() blocks until the caches sync; a signal meanwhile must still stop it.
     std::atomic<bool> started{false}, startFailed{false};
     std::thread starter([&] {
@@ -238,8 +278,10 @@ int main(int argc, char** argv) {
   auto* runCmd = app.add_subcommand(
       "run",
       "Run the Rollout controller: watch Rollouts, ReplicaSets and Services and reconcile "
-      "them. SIGTERM or SIGINT: stop taking work, finish reconciles in flight, release the "
-      "leader Lease and exit (within 10 s).");
+      "them. Serves /healthz and /readyz (ready once the caches synced) on the health probe "
+      "address and /metrics (Prometheus text format) on the metrics address. SIGTERM or "
+      "SIGINT: stop taking work, finish reconciles in flight, release the leader Lease and "
+      "exit (within 10 s).");
   runCmd
       ->add_option("--kubeconfig", flags.kubeconfig,
                    "Path to a kubeconfig; default: KUBECONFIG, then in-cluster, then "
@@ -306,6 +348,30 @@ int main(int argc, char** argv) {
   runCmd->add_option("--log-format", flags.logFormat, "text or json (one object a line)")
       ->envname("CANARYD_LOG_FORMAT")
       ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  auto bindAddress = CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto parsed = canaryd::server::parseBindAddress(value);
+        return parsed ? std::string() : parsed.error();
+      },
+      "HOST:PORT|:PORT|0", "");
+  runCmd
+      ->add_option("--metrics-bind-address", flags.metricsBindAddress,
+                   "Where /metrics is served: host:port, :port (every interface) or 0 "
+                   "(disabled); port 0 picks a free port (the address is logged)")
+      ->envname("CANARYD_METRICS_BIND_ADDRESS")
+      ->check(bindAddress)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->capture_default_str();
+  runCmd
+      ->add_option("--health-probe-bind-address", flags.healthProbeBindAddress,
+                   "Where /healthz and /readyz are served: host:port, :port (every "
+                   "interface) or 0 (disabled); port 0 picks a free port (the address is "
+                   "logged)")
+      ->envname("CANARYD_HEALTH_PROBE_BIND_ADDRESS")
+      ->check(bindAddress)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->capture_default_str();
 
   try {

@@ -152,6 +152,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::mutex rngMu;
   std::mt19937_64 rng{std::random_device{}()};
 
+  // (verb, resource) pairs already refused with 403, which are logged once only: the
+  // callers retry them, and the missing permission does not change between retries.
+  std::mutex forbiddenMu;
+  std::set<std::pair<std::string, std::string>> forbiddenLogged;
+
   ~Impl() {
     // Connections must die before the io_context their sockets belong to.
     idle.clear();
@@ -563,9 +568,22 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         if (!sleepFor(wait)) return clientError(kReasonCancelled, "client shut down");
         continue;
       }
-      if (status >= 500 || status == 401 || status == 403 || status == 429) {
-        // One line per failed call, with what was refused (for 403: the verb and resource
-        // the service account lacks).
+      if (status == 403) {
+        bool first;
+        {
+          std::lock_guard lock(forbiddenMu);
+          first = forbiddenLogged.emplace(info.verb, info.resource).second;
+        }
+        if (first) {
+          spdlog::error(
+              "forbidden: RBAC does not allow {} {} (HTTP 403: {}); grant this verb on this "
+              "resource to the ServiceAccount (ClusterRole or Role). Logged once",
+              info.verb, info.resource, firstLine(a.response.body));
+        } else {
+          spdlog::debug("kube client: {} {} ({}): HTTP 403", info.verb, info.resource, what);
+        }
+      } else if (status >= 500 || status == 401 || status == 429) {
+        // One line per failed call, with what was refused.
         spdlog::warn("kube client: {} {} ({}): HTTP {}: {}", info.verb, info.resource, what,
                      status, firstLine(a.response.body));
       }

@@ -4,6 +4,7 @@
 // RestConfig::credentials() (exec plugins, rotating token files) with one re-authentication
 // on 401, keep-alive connection reuse, per-request timeouts, client-side rate limiting
 // (token bucket), retries with backoff for the safe cases only, and a request-metrics hook.
+// A 403 is logged once per verb and resource (RBAC refusals repeat on every retry).
 // All I/O runs on one internal thread (one io_context, C++20 coroutines); the blocking
 // methods wait for their coroutine. Thread-safe; never call it from a metrics hook.
 #pragma once
