@@ -83,6 +83,19 @@ long argValue(int argc, char** argv, const char* flag, long fallback) {
   return fallback;
 }
 
+
+// A request to the emulator's ApiServer (members by name: the struct grows).
+Request apiRequest(std::string method, std::string path, std::string contentType,
+                   std::string body) {
+  Request r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.contentType = std::move(contentType);
+  r.accept = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,19 +113,18 @@ int main(int argc, char** argv) {
   size_t jsonBytes = 0;
   auto seedStart = Steady::now();
   emu.invoke([&](ApiServer& api) {
-    Request ns{"POST", "/api/v1/namespaces", {}, "application/json", "application/json",
-               R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}})"};
+    Request ns = apiRequest("POST", "/api/v1/namespaces", "application/json",
+                            R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}})");
     api.handle(ns);
     // The owner must exist, or the emulator's garbage collector removes the ReplicaSets.
-    Request owner{"POST", "/api/v1/namespaces/bench/configmaps", {}, "application/json",
-                  "application/json",
-                  R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web"}})"};
+    Request owner = apiRequest("POST", "/api/v1/namespaces/bench/configmaps", "application/json",
+                               R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web"}})");
     auto created = api.handle(owner);
     auto doc = canaryd::api::parseJson(std::get<Response>(created).body);
     std::string ownerUid = (*doc)["metadata"]["uid"].GetString();
     for (long i = 0; i < objects; ++i) {
-      Request r{"POST", "/apis/apps/v1/namespaces/bench/replicasets", {}, "application/json",
-                "application/json", replicaSet(static_cast<int>(i), ownerUid)};
+      Request r = apiRequest("POST", "/apis/apps/v1/namespaces/bench/replicasets",
+                             "application/json", replicaSet(static_cast<int>(i), ownerUid));
       jsonBytes += r.body.size();
       auto out = api.handle(r);
       auto* res = std::get_if<Response>(&out);
@@ -172,12 +184,10 @@ int main(int argc, char** argv) {
   auto writeStart = Steady::now();
   emu.invoke([&](ApiServer& api) {
     for (long i = 0; i < updates; ++i) {
-      Request r{"PATCH",
-                "/apis/apps/v1/namespaces/bench/replicasets/web-" + std::to_string(i % objects),
-                {},
-                "application/merge-patch+json",
-                "application/json",
-                R"({"metadata":{"labels":{"round":")" + std::to_string(i / objects) + "\"}}}"};
+      Request r = apiRequest(
+          "PATCH", "/apis/apps/v1/namespaces/bench/replicasets/web-" + std::to_string(i % objects),
+          "application/merge-patch+json",
+          R"({"metadata":{"labels":{"round":")" + std::to_string(i / objects) + "\"}}}");
       api.handle(r);
     }
   });

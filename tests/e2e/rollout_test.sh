@@ -237,7 +237,10 @@ bad-input)
 
   # Deleted mid-step: garbage collection removes the ReplicaSets, and canaryd writes
   # nothing more (no error loop on the vanished Rollout).
-  k_ok "deleted" -n "$ns" delete rollout "$rollout"
+  # A retried delete whose first attempt landed (the injected fault hit kubectl's later
+  # request) answers NotFound: deleted either way.
+  out=$(k -n "$ns" delete rollout "$rollout" --wait=false)
+  grep -qE 'deleted|NotFound' <<<"$out" || fail "kubectl delete rollout: $out"
   poll "owned ReplicaSets garbage-collected" 20 "" rs_names
   clear_requests
   log_lines=$(wc -l <"$work/canaryd-a.log")
