@@ -5,6 +5,7 @@
 // and custom objects against their structural schema.
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <set>
 
 #include "kube/base64.h"
@@ -252,13 +253,13 @@ std::string ipv4(uint32_t ip) {
 // in the dynamic band (so a Service gets the same address in every run), then the next
 // free one.
 std::string allocateClusterIp(const std::string& ns, const std::string& name,
-                              const std::set<std::string>& allocated) {
+                              const std::function<bool(const std::string&)>& allocated) {
   controller::Fnv32a h;
   h.write(ns + "/" + name);
   uint32_t band = kServiceCidrSize - kReservedOffsets - 1;  // the last address is broadcast
   for (uint32_t i = 0; i < band; ++i) {
     std::string ip = ipv4(kServiceCidrBase + kReservedOffsets + (h.sum32() + i) % band);
-    if (!allocated.count(ip)) return ip;
+    if (!allocated(ip)) return ip;
   }
   return {};
 }
@@ -267,7 +268,7 @@ std::string allocateClusterIp(const std::string& ns, const std::string& name,
 // from 10.96.0.0/12 on create unless headless or ExternalName, kept on update (an empty
 // clusterIP in the update means "keep"), immutable once set.
 void service(Value& obj, Alloc& a, bool create, const Value* old,
-             const std::set<std::string>& allocated, api::ErrorList& errs) {
+             const std::function<bool(const std::string&)>& allocated, api::ErrorList& errs) {
   Value& spec = member(obj, "spec", a, rapidjson::kObjectType);
   if (!spec.IsObject()) return;
   setDefault(spec, "type", Value("ClusterIP"), a);
@@ -301,7 +302,7 @@ void service(Value& obj, Alloc& a, bool create, const Value* old,
       if (ip.empty())
         errs.push_back(
             api::invalidError(ipsPath, "[]string(nil)", "failed to allocate IP: range is full"));
-    } else if (requested != "None" && create && allocated.count(requested)) {
+    } else if (requested != "None" && create && allocated(requested)) {
       errs.push_back(api::invalidError(
           ipsPath, "[]string{" + api::quoteValue(requested) + "}",
           "failed to allocate IP " + requested + ": provided IP is already allocated"));
@@ -343,6 +344,19 @@ void service(Value& obj, Alloc& a, bool create, const Value* old,
 }
 
 }  // namespace
+
+void ApiServer::loadClusterIps() {
+  clusterIps_.clear();
+  for (const auto& svc : store_.list("/services", "")) {
+    auto spec = svc->FindMember("spec");
+    if (spec == svc->MemberEnd() || !spec->value.IsObject()) continue;
+    auto ip = spec->value.FindMember("clusterIP");
+    if (ip != spec->value.MemberEnd() && ip->value.IsString() &&
+        ip->value.GetStringLength() > 0 && std::string_view(ip->value.GetString()) != "None")
+      clusterIps_.insert(ip->value.GetString());
+  }
+  clusterIpsLoaded_ = true;
+}
 
 std::optional<ApiError> ApiServer::admit(const Request& req, const ResourceType& type,
                                          rapidjson::Document& obj, const rapidjson::Value* old) {
@@ -389,15 +403,25 @@ std::optional<ApiError> ApiServer::admit(const Request& req, const ResourceType&
                                          "field is immutable"));
     }
   } else if (type.group.empty() && type.kind == "Service") {
-    std::set<std::string> allocated;
-    for (const auto& svc : store_.list("/services", "")) {
-      const Value* ip = svc->HasMember("spec") && (*svc)["spec"].IsObject() &&
-                                (*svc)["spec"].HasMember("clusterIP")
-                            ? &(*svc)["spec"]["clusterIP"]
-                            : nullptr;
-      if (ip && ip->IsString()) allocated.insert(ip->GetString());
-    }
+    if (!clusterIpsLoaded_) loadClusterIps();
+    // An address not in the superset is free; one in it is judged on the Services stored
+    // now (one rescan per request, which also drops released addresses).
+    bool rescanned = false;
+    auto allocated = [&](const std::string& ip) {
+      if (!clusterIps_.count(ip)) return false;
+      if (!rescanned) {
+        loadClusterIps();
+        rescanned = true;
+      }
+      return clusterIps_.count(ip) > 0;
+    };
     service(obj, a, create, old, allocated, errs);
+    auto spec = obj.FindMember("spec");
+    spec = obj.FindMember("spec");
+    if (create && errs.empty() && spec != obj.MemberEnd() && spec->value.IsObject() &&
+        spec->value.HasMember("clusterIP") && spec->value["clusterIP"].IsString() &&
+        std::string_view(spec->value["clusterIP"].GetString()) != "None")
+      clusterIps_.insert(spec->value["clusterIP"].GetString());
   } else if (type.group.empty() && type.kind == "Secret") {
     setDefault(obj, "type", Value("Opaque"), a);
     // stringData is write-only: merged into data, base64-encoded (core/v1 conversion).

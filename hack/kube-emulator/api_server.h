@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <variant>
@@ -178,6 +179,12 @@ class ApiServer {
   std::mt19937_64 rng_;
   std::function<void()> onChange_;
   std::vector<std::string> warnings_;  // Warning headers of the request being served
+  // Every ClusterIP handed out or stored, and possibly some since released: a superset,
+  // filled by one scan of the Services on first use and rescanned only when a candidate
+  // address is in it, so that creating N Services costs O(N log N), not a scan each.
+  std::set<std::string> clusterIps_;
+  bool clusterIpsLoaded_ = false;
+  void loadClusterIps();
   struct RenderedEvent {
     ObjectPtr object;  // keeps the key's address alive
     std::string line;
