@@ -43,6 +43,7 @@ struct RunFlags {
   std::string renewDeadline = "10s";
   std::string retryPeriod = "2s";
   std::string prometheusAddress;
+  std::string invalidSpecRequeue = "30s";
   std::string logLevel = "info";
   std::string logFormat = "text";
   std::string metricsBindAddress = ":8090";
@@ -146,6 +147,9 @@ int run(const RunFlags& flags) {
   options.namespaces = flags.namespaces;
   options.workers = flags.workers;
   options.identity = leader::defaultIdentity();
+  auto invalidSpecRequeue = durationFlag("--invalid-spec-requeue", flags.invalidSpecRequeue);
+  if (!invalidSpecRequeue) return 2;
+  options.invalidSpecRequeue = *invalidSpecRequeue;
   if (!flags.prometheusAddress.empty()) {
     api::PrometheusProvider p;
     p.address = flags.prometheusAddress;
@@ -341,6 +345,13 @@ int main(int argc, char** argv) {
                    "Prometheus that analyses query when neither they nor their templates "
                    "name one (http(s)://host:port)")
       ->envname("CANARYD_PROMETHEUS_ADDRESS");
+  runCmd
+      ->add_option("--invalid-spec-requeue", flags.invalidSpecRequeue,
+                   "How often a Rollout that is InvalidSpec because of an object outside it "
+                   "(a missing stable Ingress or HTTPRoute, one without the stableService "
+                   "backend, a foreign canary Ingress) is looked at again")
+      ->envname("CANARYD_INVALID_SPEC_REQUEUE")
+      ->capture_default_str();
   runCmd->add_option("--log-level", flags.logLevel, "trace, debug, info, warn, error")
       ->envname("CANARYD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

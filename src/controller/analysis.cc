@@ -1,7 +1,7 @@
 // Analysis glue: which analysis applies now, and what its verdict does to the rollout
 // (Failed aborts, Inconclusive pauses, InvalidSpec stops it with the InvalidSpec
-// condition), with an Event for every measurement that did not pass. Measuring and judging
-// belong to the AnalysisRunner.
+// condition, a measurement due or not passing holds the promotion), with an Event for
+// every measurement that did not pass. Measuring and judging belong to the AnalysisRunner.
 #include <spdlog/spdlog.h>
 
 #include "controller/context.h"
@@ -90,7 +90,57 @@ void runBackgroundAnalysis(Context& ctx) {
   AnalysisRequest request{ctx.rollout,  ctx.newStatus,          *c.analysis,
                           std::nullopt, ctx.newStatus.stableRS, ctx.desiredHash,
                           ctx.now};
+  ctx.backgroundAnalysisRan = true;
   applyResult(ctx, ctx.analysis->run(request), std::nullopt);
+}
+
+bool analysisHoldsPromotion(Context& ctx) {
+  const auto& c = ctx.canary;
+  if (!c.analysis || !ctx.analysis || ctx.stepIndex() < c.analysis->startingStep) return false;
+  if (!ctx.backgroundAnalysisRan) {
+    // The steps ended in this reconcile, past where background analysis was looked at (or
+    // before its startingStep): what is due is measured before deciding.
+    runBackgroundAnalysis(ctx);
+    if (ctx.failure || ctx.aborted() || !ctx.newStatus.pauseConditions.empty()) return true;
+  }
+  const auto& a = ctx.newStatus.analysis;
+  auto hold = [&](const std::string& why, std::optional<api::Time> next) {
+    ctx.waitMessage = "waiting for analysis: " + why;
+    // Due now (the clock at the boundary of an interval): the reconciler waits a second.
+    ctx.requeueNoLaterThan(next && *next > ctx.now ? *next : ctx.now);
+    spdlog::info("{}: promotion held, {}", ctx.key, ctx.waitMessage);
+    return true;
+  };
+  if (!a || a->stepIndex) return hold("no background measurement yet", std::nullopt);
+
+  // Due: never measured, or the analysis' next measurement time reached with nothing newer.
+  const bool nextDue = a->nextMeasurementAt && *a->nextMeasurementAt <= ctx.now;
+  const auto interval = std::chrono::ceil<std::chrono::seconds>(c.analysis->interval);
+  std::string due;
+  for (const auto& m : a->metrics) {
+    bool isDue = m.measurements.empty();
+    if (!isDue && nextDue) {
+      const auto& last = m.measurements.back();
+      auto started = last.startedAt ? last.startedAt : last.finishedAt;
+      isDue = !started || *started + interval <= ctx.now;
+    }
+    if (isDue) due += (due.empty() ? "" : ", ") + m.name;
+  }
+  if (nextDue || !due.empty())
+    return hold((due.empty() ? std::string("a") : due) + " measurement due", a->nextMeasurementAt);
+  for (const auto& m : a->metrics) {
+    if (m.measurements.empty()) continue;
+    const auto& last = m.measurements.back();
+    if (last.phase != api::AnalysisPhase::kFailed && last.phase != api::AnalysisPhase::kError &&
+        last.phase != api::AnalysisPhase::kInconclusive)
+      continue;
+    // The measurement's message without the query, which status.analysis shows.
+    std::string detail = last.message.substr(0, last.message.find(" (query: "));
+    return hold(m.name + " last measurement " + std::string(api::toString(last.phase)) +
+                    (detail.empty() ? "" : ": " + detail),
+                a->nextMeasurementAt);
+  }
+  return false;
 }
 
 bool runAnalysisStep(Context& ctx, const api::AnalysisStep& step, int32_t index) {

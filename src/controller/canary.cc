@@ -296,7 +296,16 @@ void reconcileCanary(Context& ctx) {
 
   if (ctx.rollout.spec.paused) return;
 
-  if (promotedByUser(old)) {
+  if (s.promoteFull && (ctx.stepIndex() < n || !s.pauseConditions.empty())) {
+    // As `kubectl argo rollouts promote --full`: the current pause (a pause step or an
+    // Inconclusive analysis), every remaining step and the analysis are skipped, whether or
+    // not the pause conditions were removed too.
+    ctx.event(EventType::kNormal, "StepStarted", "promoteFull: remaining steps skipped");
+    spdlog::info("{}: promoteFull at step {}: remaining steps skipped", ctx.key, ctx.stepIndex());
+    s.currentStepIndex = n;
+    s.pauseConditions.clear();
+    ctx.progressed = true;
+  } else if (promotedByUser(old)) {
     // Promote: the user removed the pause conditions of a pause canaryd entered; leave the
     // pause (or inconclusive analysis) step.
     int32_t index = ctx.stepIndex();
@@ -317,20 +326,22 @@ void reconcileCanary(Context& ctx) {
   if (s.pauseConditions.empty() && progressDeadlineExceeded(ctx)) return;
   if (pausedForInconclusive(s)) return;
 
-  if (s.promoteFull && ctx.stepIndex() < n) {
-    ctx.event(EventType::kNormal, "StepStarted", "promoteFull: remaining steps skipped");
-    s.currentStepIndex = n;
-    s.pauseConditions.clear();
-    ctx.progressed = true;
-  }
-
-  runBackgroundAnalysis(ctx);
+  // promoteFull skips the analysis as well.
+  if (!s.promoteFull) runBackgroundAnalysis(ctx);
   if (ctx.failure || s.abort || pausedForInconclusive(s)) return;
 
   for (int32_t guard = 0; guard <= n; ++guard) {
     int32_t index = ctx.stepIndex();
     if (index >= n) {
-      if (ctx.canaryRS && canaryAvailable(ctx) >= ctx.rollout.spec.replicas) promote(ctx);
+      // Background analysis is measured while the canary scales up, and holds the
+      // promotion while a measurement is due or not passing.
+      const bool ready = ctx.canaryRS && canaryAvailable(ctx) >= ctx.rollout.spec.replicas;
+      if (!s.promoteFull && analysisHoldsPromotion(ctx)) {
+        // The canary's pods are what the status names first.
+        if (!ready) ctx.waitMessage.clear();
+        return;
+      }
+      if (ready) promote(ctx);
       return;
     }
     bool done = stepComplete(ctx, index);

@@ -77,6 +77,8 @@ struct Context {
   bool writeStatusOnFailure = false;   // the failure changed status (a hash collision)
   bool canaryEnded = false;            // promoted, aborted, rolled back or superseded now
   std::string pauseMessage;            // why an analysis paused the rollout
+  std::string waitMessage;             // why the promotion waits (analysis.cc)
+  bool backgroundAnalysisRan = false;  // the runner was called for background analysis
   // An analysis that cannot run as specified (analysis.cc): reported as InvalidSpec.
   api::ErrorList specErrors;
 
@@ -133,6 +135,11 @@ void reconcileTraffic(Context& ctx, const DesiredScale& scale);
 std::string missingCapability(const Context& ctx);
 // Runs background analysis when it applies; may abort or pause the rollout.
 void runBackgroundAnalysis(Context& ctx);
+// At the end of the steps, before promotion: true while background analysis must hold it,
+// that is while a measurement is due or the latest measurement of a metric is Failed, Error
+// or Inconclusive (under its limit: over it, the analysis aborts or pauses instead). Sets
+// ctx.waitMessage and requeues for when the next measurement is due.
+bool analysisHoldsPromotion(Context& ctx);
 // Runs an inline analysis step: true when it passed.
 bool runAnalysisStep(Context& ctx, const api::AnalysisStep& step, int32_t index);
 

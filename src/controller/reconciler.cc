@@ -72,9 +72,11 @@ Result persist(Writer& writer, const std::string& key, const api::Rollout& rollo
 }
 
 // Invalid spec or references: InvalidSpec with every field error, phase Degraded, and no
-// write but the status (Argo Rollouts' InvalidSpec condition).
+// write but the status (Argo Rollouts' InvalidSpec condition). A terminal error, looked at
+// again after `requeueAfter` when set.
 Result reportInvalidSpec(Writer& writer, const std::string& key, const api::Rollout& rollout,
-                         const api::ErrorList& errors, api::Time now) {
+                         const api::ErrorList& errors, api::Time now,
+                         std::optional<std::chrono::milliseconds> requeueAfter = std::nullopt) {
   api::RolloutStatus status = rollout.status;
   std::string message = api::joinErrors(errors);
   const auto* before = findCondition(status, "InvalidSpec");
@@ -89,7 +91,9 @@ Result reportInvalidSpec(Writer& writer, const std::string& key, const api::Roll
     events.push_back({EventType::kWarning, "InvalidSpec", message, true});
     spdlog::warn("{}: invalid spec: {}", key, message);
   }
-  return persist(writer, key, rollout, status, events, Result::terminal(status.message));
+  Result result = Result::terminal(status.message);
+  result.requeueAfter = requeueAfter;
+  return persist(writer, key, rollout, status, events, std::move(result));
 }
 
 // A capability the Rollout needs is not in this build: Degraded, no progress.
@@ -115,8 +119,14 @@ Result reportUnsupported(Writer& writer, const std::string& key, const api::Roll
 }  // namespace
 
 Reconciler::Reconciler(const Lister& lister, Writer& writer, const workqueue::Clock& clock,
-                       TrafficRouterFactory* routers, AnalysisRunner* analysis)
-    : lister_(lister), writer_(writer), clock_(clock), routers_(routers), analysis_(analysis) {}
+                       TrafficRouterFactory* routers, AnalysisRunner* analysis,
+                       ReconcilerOptions options)
+    : lister_(lister),
+      writer_(writer),
+      clock_(clock),
+      routers_(routers),
+      analysis_(analysis),
+      options_(options) {}
 
 Result Reconciler::reconcile(const std::string& key) const {
   std::string ns, name;
@@ -145,16 +155,20 @@ Result Reconciler::reconcile(const std::string& key) const {
   if (auto missing = missingCapability(ctx); !missing.empty())
     return reportUnsupported(writer_, key, ctx.rollout, missing, now);
 
-  classifyReplicaSets(ctx);
-  buildRouter(ctx);
-  if (ctx.failure && ctx.failure->error == Result::Error::kTerminal) {
-    // The router could not find what trafficRouting names: the user's to fix.
+  // The router could not find what trafficRouting names, or found it wrong: the user's to
+  // fix, mostly in an Ingress or HTTPRoute no informer watches, so looked at again after a
+  // delay.
+  auto reportRouterError = [&] {
     api::ErrorList errors{api::invalidStringError(
         api::FieldPath("spec").child("strategy").child("canary").child("trafficRouting"),
         ctx.canary.trafficRouting && ctx.canary.trafficRouting->nginx ? "nginx" : "gatewayAPI",
         ctx.failure->message)};
-    return reportInvalidSpec(writer_, key, ctx.rollout, errors, now);
-  }
+    return reportInvalidSpec(writer_, key, ctx.rollout, errors, now,
+                             options_.invalidReferenceRequeue);
+  };
+  classifyReplicaSets(ctx);
+  buildRouter(ctx);
+  if (ctx.failure && ctx.failure->error == Result::Error::kTerminal) return reportRouterError();
 
   DesiredScale scale;
   if (!ctx.failure) reconcileCanary(ctx);
@@ -174,6 +188,9 @@ Result Reconciler::reconcile(const std::string& key) const {
     spdlog::info("{}: {}", key, ctx.failure->message);
     for (const auto& e : ctx.events)
       if (!e.statusBound) writer_.recordEvent(ctx.rollout, e.type, e.reason, e.message);
+    // The only other terminal failures: a router refusing a weight or header route, or
+    // finding its objects gone since it was built.
+    if (ctx.failure->error == Result::Error::kTerminal) return reportRouterError();
     return *ctx.failure;
   }
   Result result;

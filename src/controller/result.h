@@ -14,7 +14,8 @@ struct Result {
   enum class Error { kNone, kTransient, kTerminal };
 
   // Reconcile again after this delay (pause durations, scale-down delays, analysis
-  // intervals, the progress deadline). Ignored when `error` is kTransient.
+  // intervals, the progress deadline; with kTerminal, a look at an object outside the
+  // Rollout that no informer watches). Ignored when `error` is kTransient.
   std::optional<std::chrono::milliseconds> requeueAfter;
   Error error = Error::kNone;
   std::string message;  // what went wrong, when error != kNone

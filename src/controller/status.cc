@@ -109,7 +109,9 @@ void computeStatus(Context& ctx, const std::string& degradedReason,
     s.phase = api::RolloutPhase::kHealthy;
   } else {
     s.phase = api::RolloutPhase::kProgressing;
-    if (active) {
+    if (active && !ctx.waitMessage.empty()) {
+      message = "Canary at " + stepDescription(rollout, ctx.stepIndex()) + ": " + ctx.waitMessage;
+    } else if (active) {
       int32_t canaryAvailable = ctx.canaryRS ? ctx.canaryRS->availableReplicas : 0;
       message = "Canary at " + stepDescription(rollout, ctx.stepIndex()) + ": " +
                 std::to_string(canaryAvailable) + " canary pods available, weight " +

@@ -7,11 +7,29 @@
 
 namespace canaryd::controller {
 
+namespace {
+
+// Whether the router must read what trafficRouting names before the reconcile goes on:
+// when the spec changed (the references may have), when the Rollout is InvalidSpec (a
+// requeued invalid Rollout looks again), and while a canary runs or traffic goes to it
+// (routes are written anyway, and the check shares the writes' reads). A steady Rollout
+// reconciled again, as after a restart, then sends no request for its routes.
+bool mustCheckReferences(const Context& ctx) {
+  const api::Rollout& r = ctx.rollout;
+  if (r.metadata.generation != r.status.observedGeneration) return true;
+  if (const auto* invalid = findCondition(r.status, "InvalidSpec");
+      invalid && invalid->status == "True")
+    return true;
+  return ctx.canaryActive() || r.status.canaryWeight != 0;
+}
+
+}  // namespace
+
 void buildRouter(Context& ctx) {
   if (!ctx.canary.trafficRouting || !ctx.routers) return;
   std::string canaryHash = ctx.canaryActive() ? ctx.desiredHash : "";
-  auto router = ctx.routers->newRouter(
-      RouterTarget{ctx.rollout, ctx.newStatus.stableRS, std::move(canaryHash)});
+  auto router = ctx.routers->newRouter(RouterTarget{
+      ctx.rollout, ctx.newStatus.stableRS, std::move(canaryHash), mustCheckReferences(ctx)});
   if (!router) {
     ctx.fail(router.error().invalidSpec ? Result::terminal(router.error().message)
                                         : Result::transient(router.error().message));

@@ -2,7 +2,8 @@
 // that tells a data plane (an nginx canary Ingress, a Gateway API HTTPRoute) which share of
 // requests goes to the canary Service, as Argo Rollouts' TrafficRoutingReconciler. The
 // controller builds one router per reconcile through a TrafficRouterFactory; without a
-// factory, a Rollout with trafficRouting is Degraded and does not progress.
+// factory, a Rollout with trafficRouting is Degraded and does not progress. A router reads
+// each object it needs from the API at most once.
 // A router is used by one reconcile at a time; factories must be thread-safe.
 #pragma once
 
@@ -56,6 +57,11 @@ struct RouterTarget {
   const api::Rollout& rollout;
   std::string stableHash;  // status.stableRS
   std::string canaryHash;  // the canary's pod-template-hash; "" when there is none
+  // Whether the factory reads the objects trafficRouting names before handing the router
+  // out, so that a bad reference is reported before anything is written. False: the router
+  // reads nothing until one of its methods is called (each checks what it needs first), so
+  // a reconcile that changes no route sends no request.
+  bool checkReferences = true;
 };
 
 class TrafficRouterFactory {

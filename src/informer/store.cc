@@ -1,6 +1,8 @@
 #include "informer/store.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 namespace canaryd::informer {
 
@@ -25,6 +27,16 @@ StoreResult<std::pair<std::string, std::string>> splitMetaNamespaceKey(std::stri
     return StoreError::of("unexpected key format: \"" + std::string(key) + "\"");
   }
   return parts;
+}
+
+bool resourceVersionNewer(std::string_view stored, std::string_view candidate) {
+  auto parse = [](std::string_view rv, uint64_t& out) {
+    if (rv.empty()) return false;
+    auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), out);
+    return ec == std::errc() && end == rv.data() + rv.size();
+  };
+  uint64_t a = 0, b = 0;
+  return parse(stored, a) && parse(candidate, b) && b > a;
 }
 
 }  // namespace canaryd::informer

@@ -71,6 +71,18 @@ concept HasOwnerReferences = HasObjectMeta<T> && requires(const T& t) {
   { t.metadata.ownerReferences.begin()->uid } -> std::convertible_to<std::string_view>;
 };
 
+// Types whose metadata carries a resourceVersion.
+template <class T>
+concept HasResourceVersion = HasObjectMeta<T> && requires(const T& t) {
+  { t.metadata.resourceVersion } -> std::convertible_to<std::string_view>;
+};
+
+// Whether resourceVersion `candidate` is later than `stored`. resourceVersions are opaque
+// to clients, but kube-apiserver's (etcd revisions) and the emulator's are decimal
+// integers that grow with every write; anything else, or an empty version, is never
+// newer, so that a caller comparing them can only decline.
+bool resourceVersionNewer(std::string_view stored, std::string_view candidate);
+
 template <HasObjectMeta T>
 std::string metaNamespaceKeyFunc(const T& obj) {
   return metaNamespaceKey(obj.metadata.namespace_, obj.metadata.name);
@@ -174,6 +186,26 @@ class Store {
   // update are the same operation, as in client-go's informer.
   void add(ObjectPtr<T> obj) { upsert(std::move(obj)); }
   void update(ObjectPtr<T> obj) { upsert(std::move(obj)); }
+
+  // Replaces the object stored under obj's key with `obj` when its resourceVersion is newer
+  // (resourceVersionNewer), atomically with the check, and without telling the handlers:
+  // for writing an object a write returned back into an informer's store before its watch
+  // event arrives (Argo Rollouts' writeBackToInformer), so that the next read is not stale.
+  // The watch event then still reaches the handlers as onUpdate (same resourceVersion on
+  // both sides). Returns whether it stored `obj`; false when the key is absent (deleted, or
+  // never listed: the watch decides) or the store holds that version or a later one.
+  bool updateIfNewer(ObjectPtr<T> obj) requires HasResourceVersion<T> {
+    std::lock_guard write(writeMu_);
+    std::string key = keyFunc_(*obj);
+    std::lock_guard lock(mu_);
+    auto it = items_.find(key);
+    if (it == items_.end() ||
+        !resourceVersionNewer(it->second->metadata.resourceVersion, obj->metadata.resourceVersion))
+      return false;
+    ObjectPtr<T> old = std::exchange(it->second, std::move(obj));
+    updateIndicesLocked(old.get(), it->second.get(), key);
+    return true;
+  }
 
   // Removes the object stored under obj's key; handlers see onDelete(obj), with `obj` as
   // the final state. Nothing happens when the key is absent (DeltaFIFO drops deletions of

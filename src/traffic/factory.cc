@@ -20,12 +20,16 @@ RouterResult<std::unique_ptr<TrafficRouter>> RouterFactory::newRouter(const Rout
   switch (kind) {
     case Kind::kNginx: {
       auto router = std::make_unique<NginxRouter>(target, ingresses_);
-      if (auto r = router->checkReferences(); !r) return r.error();
+      if (target.checkReferences) {
+        if (auto r = router->checkReferences(); !r) return r.error();
+      }
       return std::unique_ptr<TrafficRouter>(std::move(router));
     }
     case Kind::kGatewayApi: {
       auto router = std::make_unique<GatewayRouter>(target, httpRoutes_);
-      if (auto r = router->checkReferences(); !r) return r.error();
+      if (target.checkReferences) {
+        if (auto r = router->checkReferences(); !r) return r.error();
+      }
       return std::unique_ptr<TrafficRouter>(std::move(router));
     }
     case Kind::kBoth:

@@ -18,12 +18,14 @@ class RouterFactory final : public TrafficRouterFactory {
       : ingresses_(ingresses), httpRoutes_(httpRoutes) {}
 
   // An nginx router for trafficRouting.nginx, a Gateway API router for
-  // trafficRouting.gatewayAPI, once it has read the objects the spec names (its
-  // checkReferences), so that the reconciler reports a missing or unusable stable Ingress
-  // or HTTPRoute as InvalidSpec before anything is written (as Argo Rollouts validates
-  // the referenced Ingress and Services). Errors (invalidSpec): no canary strategy or
-  // trafficRouting, neither or both routers set, stableService or canaryService empty, and
-  // the router's checkReferences errors; API failures are transient.
+  // trafficRouting.gatewayAPI. With target.checkReferences, once it has read the objects
+  // the spec names (its checkReferences), so that the reconciler reports a missing or
+  // unusable stable Ingress or HTTPRoute as InvalidSpec before anything is written (as
+  // Argo Rollouts validates the referenced Ingress and Services); the router keeps those
+  // reads for its writes. Without, nothing is read here. Errors (invalidSpec): no canary
+  // strategy or trafficRouting, neither or both routers set, stableService or
+  // canaryService empty, and the router's checkReferences errors; API failures are
+  // transient.
   RouterResult<std::unique_ptr<TrafficRouter>> newRouter(const RouterTarget& target) override;
 
  private:

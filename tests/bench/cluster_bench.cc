@@ -69,9 +69,11 @@ void commonParams(Report& r, const Common& c) {
   r.param("emulator ready delay", std::to_string(c.readyDelay.count()) + " ms");
 }
 
-std::unique_ptr<CanarydProcess> startCanaryd(Cluster& cluster, const Common& c) {
+// `logName`: a file of its own under the work directory, whose lines waitForLog reads.
+std::unique_ptr<CanarydProcess> startCanaryd(Cluster& cluster, const Common& c,
+                                             const std::string& logName = "canaryd.log") {
   auto p = std::make_unique<CanarydProcess>(c.canaryd, cluster.kubeconfigPath(),
-                                            cluster.workDir() + "/canaryd.log", c.canarydArgs);
+                                            cluster.workDir() + "/" + logName, c.canarydArgs);
   return p;
 }
 
@@ -168,6 +170,22 @@ int scale(const Flags& f) {
   }
   if (!p->alive()) fail("canaryd exited during the steady-state window");
 
+  // A restart over the same, Healthy Rollouts: what a new process (an upgrade, a new
+  // leader) asks of the API server before it goes quiet again.
+  p->stop();
+  cluster.clearRequests();
+  auto restartStart = Steady::now();
+  auto restarted = startCanaryd(cluster, c, "canaryd-restart.log");
+  double restartSync = settle(cluster, *restarted, refs, restartStart).first;
+  auto restart = cluster.requests(kCanarydAgent);
+  double restartWrites = 0, restartGets = 0;
+  for (const auto& r : restart) {
+    if (r.isWrite())
+      restartWrites += 1;
+    else if (r.verb == "get")
+      restartGets += 1;
+  }
+
   Report rep("scale: " + std::to_string(n) + " Rollouts");
   commonParams(rep, c);
   rep.param("rollouts", std::to_string(n));
@@ -195,9 +213,14 @@ int scale(const Flags& f) {
   rep.add("steady_polling_requests", "steady state: get/list (polling)", polling, "requests", 0);
   rep.add("steady_writes", "steady state: writes", writes, "requests", 0);
   rep.add("steady_cpu_seconds", "steady state: canaryd CPU over the window", cpu1 - cpu0, "s", 2);
+  rep.add("restart_sync_seconds", "restart: start to caches synced", restartSync, "s", 2);
+  rep.add("restart_gets", "restart: get requests (Ingresses ...)", restartGets, "requests", 0);
+  rep.add("restart_writes", "restart: writes", restartWrites, "requests", 0);
   rep.add("seed_seconds", "(emulator: seeding the objects)", seedSeconds, "s", 1);
   rep.breakdown("startup_requests", "Start-up requests by verb and resource",
                 byKind(startup, false, 1), 0);
+  rep.breakdown("restart_requests", "Restart requests by verb and resource",
+                byKind(restart, false, 1), 0);
   rep.breakdown("steady_requests", "Steady-state requests by verb and resource",
                 byKind(steady, false, 1), 0);
   rep.emit(c.json);

@@ -250,6 +250,7 @@ std::vector<Action> RecordingWriter::objectWrites() const {
 }
 
 RouterResult<void> FakeRouter::setWeight(int32_t weight) {
+  if (setWeightFailure) return *setWeightFailure;
   log_.push_back({"set-weight", "router", "", std::to_string(weight)});
   return {};
 }
@@ -270,6 +271,7 @@ RouterResult<std::unique_ptr<TrafficRouter>> FakeRouterFactory::newRouter(const 
   if (failure) return *failure;
   auto router = std::make_unique<FakeRouter>(log_);
   router->verified = verified;
+  router->setWeightFailure = setWeightFailure;
   return std::unique_ptr<TrafficRouter>(std::move(router));
 }
 

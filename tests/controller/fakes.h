@@ -112,7 +112,8 @@ class FakeRouter : public TrafficRouter {
   std::optional<bool> verifyWeight(int32_t weight) override;
   std::string_view type() const override { return "fake"; }
 
-  std::optional<bool> verified;  // what verifyWeight answers
+  std::optional<bool> verified;                 // what verifyWeight answers
+  std::optional<RouterError> setWeightFailure;  // setWeight fails with it (not logged)
 
  private:
   std::vector<Action>& log_;
@@ -123,7 +124,8 @@ class FakeRouterFactory : public TrafficRouterFactory {
   explicit FakeRouterFactory(std::vector<Action>& log) : log_(log) {}
   RouterResult<std::unique_ptr<TrafficRouter>> newRouter(const RouterTarget& target) override;
   std::optional<bool> verified;
-  std::optional<RouterError> failure;  // newRouter fails with it
+  std::optional<RouterError> failure;           // newRouter fails with it
+  std::optional<RouterError> setWeightFailure;  // the routers' setWeight fails with it
 
  private:
   std::vector<Action>& log_;

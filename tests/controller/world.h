@@ -56,10 +56,11 @@ class World {
   FakeAnalysisRunner analysis{writer.actions};
   bool useRouter = false;
   bool useAnalysis = false;
+  ReconcilerOptions options;
 
   Result reconcile() {
     Reconciler r(lister, writer, clock, useRouter ? &routers : nullptr,
-                 useAnalysis ? &analysis : nullptr);
+                 useAnalysis ? &analysis : nullptr, options);
     return r.reconcile("shop/web");
   }
 

@@ -214,9 +214,24 @@ bad-input)
     'spec.strategy.canary.canaryService: Invalid value: "web-missing": Service not found in namespace "e2e"' \
     field '.status.conditions[?(@.type=="InvalidSpec")].message'
   poll "canary ReplicaSet untouched" 5 "2/2" rs_replicas "$canary_hash"
+  # The Service is created: its informer settles the Rollout, untouched.
+  generation=$(field .metadata.generation)
+  cat >"$work/web-missing.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: web-missing, namespace: $ns}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+  k_ok "service/web-missing created" apply -f "$work/web-missing.yaml" >/dev/null
+  poll "Service created: at the same step" 20 "Paused 3 50 False" \
+    field '.status.phase} {.status.currentStepIndex} {.status.canaryWeight} {.status.conditions[?(@.type=="InvalidSpec")].status'
+  poll "the new canary Service selects the canary" 20 "$canary_hash" svc_hash web-missing
+  poll "the Rollout's spec was not touched" 5 "$generation" field .metadata.generation
   k_ok "patched" -n "$ns" patch rollout "$rollout" --type=merge \
     -p '{"spec":{"strategy":{"canary":{"canaryService":"web-canary"}}}}' >/dev/null
-  poll "Service back: at the same step" 20 "Paused 3 50 False" \
+  poll "canaryService back: at the same step" 20 "Paused 3 50 False" \
     field '.status.phase} {.status.currentStepIndex} {.status.canaryWeight} {.status.conditions[?(@.type=="InvalidSpec")].status'
 
   # A selector that does not match the template's labels.

@@ -209,6 +209,61 @@ TEST(StoreTest, HandlersSeeAddUpdateDelete) {
                          }));
 }
 
+TEST(StoreTest, ResourceVersionNewerComparesDecimalVersions) {
+  EXPECT_TRUE(resourceVersionNewer("9", "10"));
+  EXPECT_FALSE(resourceVersionNewer("10", "9"));
+  EXPECT_FALSE(resourceVersionNewer("10", "10"));
+  EXPECT_TRUE(resourceVersionNewer("18446744073709551614", "18446744073709551615"));
+  // Opaque or missing versions are never newer.
+  EXPECT_FALSE(resourceVersionNewer("", "1"));
+  EXPECT_FALSE(resourceVersionNewer("1", ""));
+  EXPECT_FALSE(resourceVersionNewer("1", "2a"));
+  EXPECT_FALSE(resourceVersionNewer("abc", "abd"));
+  EXPECT_FALSE(resourceVersionNewer("1", "-2"));
+}
+
+TEST(StoreTest, UpdateIfNewerNeverGoesBackAndTellsNoHandler) {
+  Store<CachedReplicaSet> store(defaultIndexers<CachedReplicaSet>());
+  auto rec = std::make_shared<Recorder>();
+  store.addEventHandler(rec);
+  store.add(rs("shop", "a", {"u1"}, "5", 1));
+
+  // A write's answer arrives before its watch event: stored, indexes follow, no event.
+  EXPECT_TRUE(store.updateIfNewer(rs("shop", "a", {"u2"}, "7", 2)));
+  EXPECT_EQ(store.getByKey("shop/a")->replicas, 2);
+  EXPECT_EQ(store.getByKey("shop/a")->metadata.resourceVersion, "7");
+  EXPECT_TRUE(store.byIndex(kOwnerUidIndex, "u1")->empty());
+  EXPECT_EQ(names(*store.byIndex(kOwnerUidIndex, "u2")), (std::vector<std::string>{"shop/a"}));
+  // The watch event of that write still reaches the handlers.
+  store.update(rs("shop", "a", {"u2"}, "7", 2));
+
+  // The same or an older version (the watch event came first, or a later write did): kept.
+  EXPECT_FALSE(store.updateIfNewer(rs("shop", "a", {"u2"}, "7", 3)));
+  EXPECT_FALSE(store.updateIfNewer(rs("shop", "a", {"u2"}, "6", 3)));
+  EXPECT_FALSE(store.updateIfNewer(rs("shop", "a", {"u2"}, "", 3)));
+  EXPECT_EQ(store.getByKey("shop/a")->replicas, 2);
+  // An absent key (deleted, or not listed yet) is left to the watch.
+  EXPECT_FALSE(store.updateIfNewer(rs("shop", "b", {}, "9")));
+  EXPECT_EQ(store.getByKey("shop/b"), nullptr);
+
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"add shop/a@5", "update shop/a@7->7"}));
+}
+
+TEST(StoreTest, ConcurrentUpdateIfNewerKeepsTheLatest) {
+  // Two writers' answers arriving at once: the check and the update are one step, so the
+  // store ends at the latest version whatever the interleaving.
+  Store<CachedReplicaSet> store;
+  store.add(rs("shop", "a", {}, "0"));
+  auto writeBack = [&store](int first) {
+    for (int v = first; v <= 4000; v += 2)
+      store.updateIfNewer(rs("shop", "a", {}, std::to_string(v)));
+  };
+  std::thread odd(writeBack, 1), even(writeBack, 2);
+  odd.join();
+  even.join();
+  EXPECT_EQ(store.getByKey("shop/a")->metadata.resourceVersion, "4000");
+}
+
 TEST(StoreTest, ReplaceEmitsTombstonesForVanishedObjects) {
   Store<CachedReplicaSet> store(defaultIndexers<CachedReplicaSet>());
   auto rec = std::make_shared<Recorder>();

@@ -105,5 +105,49 @@ TEST(RouterFactoryTest, GatewayReferencesAreCheckedBeforeAnyWrite) {
   expectInvalid(factory, noRule, api, "HTTPRoute shop/web has no rule named absent");
 }
 
+TEST(RouterFactoryTest, WithoutTheCheckNothingIsReadUntilARouteChanges) {
+  FakeApi api;
+  RouterFactory factory(api, api);
+  for (api::Rollout rollout : {nginxRollout(), gatewayRollout()}) {
+    RouterTarget target{rollout, "stablehash", "", /*checkReferences=*/false};
+    auto lazy = factory.newRouter(target);
+    ASSERT_TRUE(lazy);
+    EXPECT_TRUE(api.reads.empty());
+    // The objects are missing: the first write still finds out, names them, writes nothing.
+    auto r = (*lazy)->setWeight(5);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().invalidSpec);
+    EXPECT_NE(r.error().message.find(rollout.spec.strategy.canary->trafficRouting->nginx
+                                         ? "Ingress shop/web"
+                                         : "HTTPRoute shop/web"),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_TRUE(api.writes.empty());
+    api.reads.clear();
+  }
+
+  // With the objects there, a lazy router reads each one once, when it first needs it.
+  api.seed(readTestdata("nginx-stable-ingress.yaml"));
+  api::Rollout rollout = nginxRollout();
+  auto lazy = std::move(*factory.newRouter(RouterTarget{rollout, "", "", false}));
+  EXPECT_TRUE(api.reads.empty());
+  ASSERT_TRUE(lazy->setWeight(5));
+  ASSERT_TRUE(lazy->setWeight(10));
+  EXPECT_EQ(api.reads, (std::vector<std::string>{"Ingress web", "Ingress web-web-canary"}));
+}
+
+TEST(RouterFactoryTest, TheCheckSharesItsReadsWithTheWrites) {
+  FakeApi api;
+  api.seed(readTestdata("nginx-stable-ingress.yaml"));
+  RouterFactory factory(api, api);
+  api::Rollout rollout = nginxRollout();
+  auto router = std::move(*factory.newRouter(RouterTarget{rollout, "stablehash", "canaryhash"}));
+  EXPECT_EQ(api.reads, (std::vector<std::string>{"Ingress web", "Ingress web-web-canary"}));
+  ASSERT_TRUE(router->setWeight(5));
+  ASSERT_TRUE(router->setHeaderRoute(headerRoute("beta", "X-Canary", "always")));
+  EXPECT_EQ(api.reads.size(), 2u);
+  EXPECT_EQ(api.writes.size(), 2u);
+}
+
 }  // namespace
 }  // namespace canaryd::traffic::testing

@@ -69,6 +69,7 @@ void FakeApi::externalPatch(std::string_view kind, std::string_view ns, std::str
 
 ClientResult<JsonObject> FakeApi::get(std::string_view kind, std::string_view ns,
                                       std::string_view name) {
+  reads.push_back(std::string(kind) + " " + std::string(name));
   if (failNext) {
     ClientError e = *failNext;
     failNext.reset();

@@ -1,7 +1,8 @@
 // In-memory IngressClient and HttpRouteClient for the router tests: objects keyed by
 // kind/namespace/name, resourceVersion bumped on every write, merge patches applied with
 // the kube-emulator's RFC 7386 implementation and a metadata.resourceVersion in a patch
-// checked as kube-apiserver checks it (409 Conflict when stale). Every write is recorded.
+// checked as kube-apiserver checks it (409 Conflict when stale). Every read and write is
+// recorded.
 // Single-threaded use only.
 #pragma once
 
@@ -47,6 +48,8 @@ class FakeApi : public IngressClient, public HttpRouteClient {
                      std::string_view mergePatchJson);
 
   std::vector<Write> writes;
+  // Every GET, as "<kind> <name>" (Ingress web), in order.
+  std::vector<std::string> reads;
   // Called before a patch is applied (to simulate a concurrent edit).
   std::function<void()> beforePatch;
   // When set, the next call of any kind fails with it.

@@ -145,20 +145,27 @@ TEST_F(GatewayRouterTest, AnotherRolloutsHeaderRulesOnTheSameRouteAreKept) {
   other.spec.strategy.canary->stableService = "api-stable";
   other.spec.strategy.canary->canaryService = "api-canary";
   RouterFactory factory(api, api);
-  auto otherRouter = std::move(*factory.newRouter(RouterTarget{other, "", ""}));
-  ASSERT_TRUE(otherRouter->setHeaderRoute(headerRoute("b", "X-Api", "1")));
+  // One router per reconcile: each reads the route once, so a later reconcile's router
+  // sees the other Rollout's writes.
+  auto otherRouter = [&] { return std::move(*factory.newRouter(RouterTarget{other, "", ""})); };
+  ASSERT_TRUE(otherRouter()->setHeaderRoute(headerRoute("b", "X-Api", "1")));
   auto got = route();
   EXPECT_STREQ(got["metadata"]["annotations"]["canaryd.io/header-routes"].GetString(),
                R"({"api/b":[0],"web/beta":[1,2]})");
-  ASSERT_TRUE(r->removeManagedRoutes());
+  // The first router still holds the route as it wrote it: its write is refused, never
+  // lost, and the next reconcile's router succeeds.
+  auto stale = r->removeManagedRoutes();
+  ASSERT_FALSE(stale);
+  EXPECT_FALSE(stale.error().invalidSpec);
+  ASSERT_TRUE(router()->removeManagedRoutes());
   got = route();
   EXPECT_STREQ(got["metadata"]["annotations"]["canaryd.io/header-routes"].GetString(),
                R"({"api/b":[0]})");
   EXPECT_STREQ(got["spec"]["rules"][0]["backendRefs"][0]["name"].GetString(), "api-canary");
   EXPECT_EQ(got["spec"]["rules"].Size(), 5u);
   // Each Rollout weights only the rules with its own stable Service.
-  ASSERT_TRUE(r->setWeight(20));
-  ASSERT_TRUE(otherRouter->setWeight(70));
+  ASSERT_TRUE(router()->setWeight(20));
+  ASSERT_TRUE(otherRouter()->setWeight(70));
   got = route();
   EXPECT_EQ(rule(got, "main"),
             R"({"backendRefs":[{"name":"web-stable","port":80,"weight":80},)"
@@ -168,8 +175,8 @@ TEST_F(GatewayRouterTest, AnotherRolloutsHeaderRulesOnTheSameRouteAreKept) {
             R"({"backendRefs":[{"name":"api-stable","port":80,"weight":30},)"
             R"({"name":"api-canary","port":80,"weight":70}],"matches":[{"path":{"type":)"
             R"("PathPrefix","value":"/v2"}}],"name":"apis"})");
-  EXPECT_EQ(r->verifyWeight(20), true);
-  EXPECT_EQ(otherRouter->verifyWeight(70), true);
+  EXPECT_EQ(router()->verifyWeight(20), true);
+  EXPECT_EQ(otherRouter()->verifyWeight(70), true);
 }
 
 TEST_F(GatewayRouterTest, ManagedRoutesLimitTheRulesByName) {
@@ -263,6 +270,21 @@ TEST_F(GatewayRouterTest, BadInputNamesTheRouteAndWritesNothing) {
   ASSERT_FALSE(prefix);
   EXPECT_TRUE(prefix.error().invalidSpec);
   EXPECT_TRUE(api.writes.empty());
+}
+
+TEST_F(GatewayRouterTest, TheRouteIsReadOncePerRouter) {
+  RouterFactory factory(api, api);
+  auto r = std::move(*factory.newRouter(RouterTarget{rollout, "stablehash", "canaryhash"}));
+  EXPECT_EQ(api.reads, std::vector<std::string>{"HTTPRoute web"});  // the reference check
+  ASSERT_TRUE(r->setWeight(5));
+  EXPECT_EQ(r->verifyWeight(5), true);
+  ASSERT_TRUE(r->setHeaderRoute(headerRoute("beta", "X-Canary", "always")));
+  ASSERT_TRUE(r->setWeight(0));
+  ASSERT_TRUE(r->removeManagedRoutes());
+  EXPECT_EQ(r->verifyWeight(0), true);
+  EXPECT_EQ(api.reads, std::vector<std::string>{"HTTPRoute web"});
+  EXPECT_EQ(api.writes.size(), 4u);
+  expectGolden(route(), "gateway-weight-0.yaml");
 }
 
 }  // namespace

@@ -99,6 +99,8 @@ TEST_F(KubeTrafficClientsTest, NginxRouterThroughTheApi) {
       client_->patch(kube::resources::kIngresses, "shop", "web-web-canary", kube::PatchType::kMerge,
                      R"({"metadata":{"annotations":{"example.com/audited":"yes"}}})");
   ASSERT_TRUE(other) << other.error().message;
+  // The next reconcile's router (a router reads each Ingress once).
+  router = std::move(*factory.newRouter(RouterTarget{rollout, "", ""}));
   ASSERT_TRUE(router->setWeight(50));
   ASSERT_TRUE(router->setHeaderRoute(headerRoute("beta", "X-Canary", "always")));
   auto withHeader = get(kube::resources::kIngresses, "web-web-canary");

@@ -97,11 +97,12 @@ TEST_F(NginxRouterTest, RepeatedStepsWriteNothing) {
 }
 
 TEST_F(NginxRouterTest, AnotherControllersAnnotationsSurviveEveryUpdate) {
-  auto r = router();
-  ASSERT_TRUE(r->setWeight(5));
+  ASSERT_TRUE(router()->setWeight(5));
   api.externalPatch("Ingress", "shop", "web-web-canary",
                     R"({"metadata":{"annotations":{"example.com/audited":"yes",)"
                     R"("nginx.ingress.kubernetes.io/proxy-buffering":"off"}}})");
+  // The next reconcile (a router reads each Ingress once, so a new one sees the edit).
+  auto r = router();
   ASSERT_TRUE(r->setWeight(50));
   ASSERT_TRUE(r->setHeaderRoute(headerRoute("beta", "X-Canary", "always")));
   ASSERT_TRUE(r->removeManagedRoutes());
@@ -281,7 +282,10 @@ TEST_F(NginxRouterTest, StableIngressChangesAreFollowed) {
                     R"({"spec":{"tls":null,"rules":[{"host":"new.example.com","http":{"paths":[)"
                     R"({"path":"/","pathType":"Prefix","backend":{"service":{"name":"web-stable",)"
                     R"("port":{"number":80}}}}]}}]}})");
+  // The same router keeps what it read; the next reconcile's router follows the change.
   ASSERT_TRUE(r->setWeight(5));
+  EXPECT_TRUE(canary()["spec"].HasMember("tls"));
+  ASSERT_TRUE(router()->setWeight(5));
   auto got = canary();
   EXPECT_FALSE(got["spec"].HasMember("tls"));
   ASSERT_EQ(got["spec"]["rules"].Size(), 1u);
@@ -308,6 +312,54 @@ TEST_F(NginxRouterTest, ConflictsAndApiFailuresAreTransient) {
   ASSERT_FALSE(forbidden);
   EXPECT_FALSE(forbidden.error().invalidSpec);
   EXPECT_NE(forbidden.error().message.find("forbidden"), std::string::npos);
+}
+
+TEST_F(NginxRouterTest, EachIngressIsReadOncePerRouter) {
+  auto& n = *rollout.spec.strategy.canary->trafficRouting->nginx;
+  api.seed(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress",
+    "metadata":{"name":"web-internal","namespace":"shop"},
+    "spec":{"rules":[{"host":"web.internal","http":{"paths":[{"path":"/","pathType":"Prefix",
+      "backend":{"service":{"name":"web-stable","port":{"number":80}}}}]}}]}})");
+  n.stableIngresses = {"web-internal"};
+  NginxRouter r(RouterTarget{rollout, "stablehash", "canaryhash"}, api);
+  EXPECT_TRUE(api.reads.empty());
+  // A reconcile's worth: the check, a weight, a header route, promotion.
+  ASSERT_TRUE(r.checkReferences());
+  ASSERT_TRUE(r.setWeight(5));
+  ASSERT_TRUE(r.setHeaderRoute(headerRoute("beta", "X-Canary", "always")));
+  ASSERT_TRUE(r.setWeight(0));
+  ASSERT_TRUE(r.removeManagedRoutes());
+  EXPECT_EQ(api.reads,
+            (std::vector<std::string>{"Ingress web", "Ingress web-web-canary",
+                                      "Ingress web-internal", "Ingress web-web-internal-canary"}));
+  EXPECT_EQ(r.apiReads(), 4u);
+  EXPECT_EQ(api.writes.size(), 8u);  // two creates, then three patches of each
+  expectGolden(canary(), "nginx-weight-0.yaml");
+
+  // A failed write forgets what was read, so that the retry reads it again.
+  NginxRouter next(RouterTarget{rollout, "stablehash", "canaryhash"}, api);
+  api.reads.clear();
+  api.beforePatch = [&] {
+    api.beforePatch = nullptr;
+    api.externalPatch("Ingress", "shop", "web-web-canary",
+                      R"({"metadata":{"annotations":{"example.com/x":"1"}}})");
+  };
+  ASSERT_FALSE(next.setWeight(20));
+  ASSERT_TRUE(next.setWeight(20));
+  EXPECT_EQ(api.reads, (std::vector<std::string>{
+                           "Ingress web", "Ingress web-web-canary", "Ingress web-internal",
+                           "Ingress web-web-internal-canary", "Ingress web-web-canary"}));
+  EXPECT_EQ(annotation(canary(), "example.com/x"), "1");
+}
+
+TEST_F(NginxRouterTest, AMissingCanaryIngressIsReadOnceToo) {
+  NginxRouter r(RouterTarget{rollout, "stablehash", "canaryhash"}, api);
+  ASSERT_TRUE(r.removeManagedRoutes());  // NotFound: nothing to remove
+  ASSERT_TRUE(r.checkReferences());
+  ASSERT_TRUE(r.setWeight(5));
+  EXPECT_EQ(api.reads, (std::vector<std::string>{"Ingress web-web-canary", "Ingress web"}));
+  ASSERT_EQ(api.writes.size(), 1u);
+  EXPECT_EQ(api.writes[0].verb, "create");
 }
 
 }  // namespace

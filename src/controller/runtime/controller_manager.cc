@@ -61,6 +61,7 @@ ControllerManager::ControllerManager(kube::Client& client, ManagerOptions option
   WriteFence fence;
   if (elector_) fence = [e = elector_.get()] { return e->isLeader(); };
   writer_ = std::make_unique<KubeWriter>(client, events_.get(), std::move(fence));
+  writer_->writeBackTo(caches_);
 
   transport_ = std::make_shared<analysis::prometheus::BeastHttpTransport>();
   providers_ = std::make_unique<analysis::prometheus::PrometheusProviderFactory>(
@@ -74,8 +75,10 @@ ControllerManager::ControllerManager(kube::Client& client, ManagerOptions option
     };
   }
   runner_ = std::make_unique<analysis::Runner>(*providers_, &lister_, runnerOptions);
+  ReconcilerOptions reconcilerOptions;
+  reconcilerOptions.invalidReferenceRequeue = options_.invalidSpecRequeue;
   reconciler_ = std::make_unique<Reconciler>(lister_, *writer_, workqueue::RealClock::instance(),
-                                             &routers_, runner_.get());
+                                             &routers_, runner_.get(), reconcilerOptions);
   registerHandlers();
   if (options_.metrics) options_.metrics->setRolloutSource([this] { return rolloutSamples(); });
 }
@@ -177,8 +180,9 @@ void ControllerManager::registerHandlers() {
       for (const auto& key : c->rollouts->store().listKeys())
         if (key.rfind(prefix, 0) == 0) enqueue(key);
     };
-    templates->addFunc = [byNamespace](const informer::ObjectPtr<api::AnalysisTemplate>& t,
-                                       bool) { byNamespace(*t); };
+    templates->addFunc = [byNamespace](const informer::ObjectPtr<api::AnalysisTemplate>& t, bool) {
+      byNamespace(*t);
+    };
     templates->updateFunc = [byNamespace](const informer::ObjectPtr<api::AnalysisTemplate>& a,
                                           const informer::ObjectPtr<api::AnalysisTemplate>& b) {
       if (a->metadata.resourceVersion != b->metadata.resourceVersion) byNamespace(*b);
@@ -272,8 +276,15 @@ void ControllerManager::processItem(const std::string& key) {
       queue_.addRateLimited(key);
       break;
     case Result::Error::kTerminal:
-      spdlog::warn("{}: {}; not retried until the Rollout changes", key, r.message);
       queue_.forget(key);
+      if (r.requeueAfter) {
+        // Caused by an object no informer watches: looked at again after a delay.
+        spdlog::info("{}: {}; looked at again in {} ms or when the Rollout changes", key, r.message,
+                     r.requeueAfter->count());
+        queue_.addAfter(key, *r.requeueAfter);
+      } else {
+        spdlog::warn("{}: {}; not retried until the Rollout changes", key, r.message);
+      }
       break;
   }
 }

@@ -45,6 +45,10 @@ struct ManagerOptions {
   // How long start() waits for the caches before giving up (0: forever).
   std::chrono::milliseconds cacheSyncTimeout{0};
   std::string identity;  // reportingInstance of Events
+  // How long an InvalidSpec caused by an unwatched object (a missing stable Ingress or
+  // HTTPRoute ...) waits before the Rollout is looked at again
+  // (ReconcilerOptions::invalidReferenceRequeue).
+  std::chrono::milliseconds invalidSpecRequeue{std::chrono::seconds(30)};
   // Optional, must outlive the manager: reconcile, workqueue, leader and Rollout metrics.
   server::Metrics* metrics = nullptr;
   // Optional, must outlive the manager: which resources the API server does not serve or

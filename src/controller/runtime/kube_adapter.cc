@@ -320,6 +320,13 @@ WriteResult<void> KubeWriter::updateRolloutStatus(std::string_view ns, std::stri
   body.AddMember("status", rapidjson::Value(*status, a), a);
   auto updated = client_.updateStatus(kube::resources::kRollouts, ns, body, options_);
   if (!updated) return toWriteError(updated.error());
+  if (writeBack_ && *updated) {
+    const NamespaceCaches* c = writeBack_->forNamespace(ns);
+    if (auto view = c ? rolloutTransform()(**updated) : nullptr) {
+      if (c->rollouts->store().updateIfNewer(std::move(view)))
+        spdlog::trace("{}/{}: status write written back to the cache", ns, name);
+    }
+  }
   return {};
 }
 

@@ -120,6 +120,13 @@ class KubeWriter final : public Writer {
   // An API error as the reconciler's WriteError (AlreadyExists before Conflict: both 409).
   static WriteError toWriteError(const kube::ApiError& e);
 
+  // From now on, the Rollout a status update returns is written back into the Rollout
+  // informer's store of `caches` when it is newer than the one there (Store::updateIfNewer;
+  // Argo Rollouts' writeBackToInformer), so that the next reconcile of that Rollout does not
+  // read the status it replaced and get a 409 Conflict. The watch event of the write still
+  // reaches the handlers. Call before the first write; `caches` must outlive the writer.
+  void writeBackTo(Caches& caches) { writeBack_ = &caches; }
+
  private:
   // A kOther error when the fence is down; nullopt when the write may go ahead.
   std::optional<WriteError> fenced(std::string_view what) const;
@@ -128,6 +135,7 @@ class KubeWriter final : public Writer {
   kube::EventRecorder* events_;
   WriteFence fence_;
   kube::WriteOptions options_;
+  Caches* writeBack_ = nullptr;
 };
 
 // Reads a Secret's data (base64-decoded) through the client, for Prometheus credentials.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "traffic/gateway/http_route_client.h"
+#include "traffic/memo_clients.h"
 #include "traffic/router.h"
 
 namespace canaryd::traffic {
@@ -25,7 +26,9 @@ inline constexpr std::string_view kHeaderRoutesAnnotation = "canaryd.io/header-r
 class GatewayRouter final : public TrafficRouter {
  public:
   // Acts for target.rollout, whose spec.strategy.canary.trafficRouting.gatewayAPI is set.
-  // `client` must outlive the router.
+  // `client` must outlive the router. Reads nothing yet; the HTTPRoute is then read from
+  // the API at most once (MemoHttpRouteClient), so checkReferences, the writes and
+  // verifyWeight share one read.
   GatewayRouter(const RouterTarget& target, HttpRouteClient& client);
 
   // In every managed rule (the rules named in managedRoutes, or else every rule with a
@@ -53,11 +56,15 @@ class GatewayRouter final : public TrafficRouter {
   // Removes every header rule this Rollout added. A missing HTTPRoute is fine.
   RouterResult<void> removeManagedRoutes() override;
 
-  // Reads the HTTPRoute back: true when every managed rule has the weights setWeight(weight)
-  // writes, false otherwise (or when the route cannot be read).
+  // Reads the HTTPRoute back (as this router last read or wrote it in this reconcile): true
+  // when every managed rule has the weights setWeight(weight) writes, false otherwise (or
+  // when the route cannot be read).
   std::optional<bool> verifyWeight(int32_t weight) override;
 
   std::string_view type() const override { return kGatewayApiRouterType; }
+
+  // GETs this router sent to the API.
+  size_t apiReads() const { return client_.apiReads(); }
 
  private:
   struct Route;
@@ -80,7 +87,7 @@ class GatewayRouter final : public TrafficRouter {
   std::string stableService_;
   std::string canaryService_;
   int32_t maxWeight_;
-  HttpRouteClient& client_;
+  MemoHttpRouteClient client_;
 };
 
 }  // namespace canaryd::traffic

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "traffic/memo_clients.h"
 #include "traffic/nginx/ingress_client.h"
 #include "traffic/router.h"
 
@@ -24,7 +25,9 @@ inline constexpr std::string_view kLegacyIngressClassAnnotation = "kubernetes.io
 class NginxRouter final : public TrafficRouter {
  public:
   // Acts for target.rollout, whose spec.strategy.canary.trafficRouting.nginx is set.
-  // `client` must outlive the router.
+  // `client` must outlive the router. Reads nothing yet; each Ingress is then read from the
+  // API at most once (MemoIngressClient), so checkReferences and the writes after it
+  // share their reads.
   NginxRouter(const RouterTarget& target, IngressClient& client);
 
   // Creates or updates every canary Ingress from its stable Ingress: the stable Ingress's
@@ -62,6 +65,9 @@ class NginxRouter final : public TrafficRouter {
 
   std::string_view type() const override { return kNginxRouterType; }
 
+  // GETs this router sent to the API.
+  size_t apiReads() const { return client_.apiReads(); }
+
   // `<rollout>-<stableIngress>-canary`.
   static std::string canaryIngressName(std::string_view rollout, std::string_view stableIngress);
 
@@ -78,7 +84,7 @@ class NginxRouter final : public TrafficRouter {
   std::string stableService_;
   std::string canaryService_;
   std::optional<int32_t> maxTrafficWeight_;
-  IngressClient& client_;
+  MemoIngressClient client_;
 };
 
 }  // namespace canaryd::traffic
