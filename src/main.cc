@@ -195,6 +195,16 @@ int run(const RunFlags& flags) {
     spdlog::error("kube client: {}", client.error().message);
     return 1;
   }
+  // Events get a client of their own, with the same limits: they never wait in the
+  // queue of the writes that move traffic (an abort's weight 0 above all).
+  kube::HttpClientOptions eventClientOptions = clientOptions;
+  eventClientOptions.userAgent += " (events)";
+  auto eventClient = kube::HttpClient::create(*config, eventClientOptions);
+  if (!eventClient) {
+    spdlog::error("kube client: {}", eventClient.error().message);
+    return 1;
+  }
+  options.eventClient = eventClient->get();
   spdlog::info("canaryd {} watching {} with {} workers (API server {})", CANARYD_VERSION,
                flags.namespaces.empty() ? std::string("all namespaces")
                                         : fmt::format("{}", fmt::join(flags.namespaces, ",")),
@@ -256,6 +266,7 @@ int run(const RunFlags& flags) {
     manager.stop();
     starter.join();
   }
+  (*eventClient)->shutdown();
   (*client)->shutdown();
   spdlog::default_logger()->flush();
   return exitCode;

@@ -57,7 +57,8 @@ ControllerManager::ControllerManager(kube::Client& client, ManagerOptions option
   }
   kube::EventRecorderOptions eventOptions;
   eventOptions.reportingInstance = options_.identity;
-  events_ = std::make_unique<kube::EventRecorder>(client, eventOptions);
+  events_ = std::make_unique<kube::EventRecorder>(
+      options_.eventClient ? *options_.eventClient : client, eventOptions);
   WriteFence fence;
   if (elector_) fence = [e = elector_.get()] { return e->isLeader(); };
   writer_ = std::make_unique<KubeWriter>(client, events_.get(), std::move(fence));

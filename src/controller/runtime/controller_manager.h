@@ -54,6 +54,11 @@ struct ManagerOptions {
   // Optional, must outlive the manager: which resources the API server does not serve or
   // RBAC refuses, for notReadyReason().
   const server::KubeApiObserver* api = nullptr;
+  // Optional, must outlive the manager: the client Events are written with. A client of
+  // their own (with its own rate limiter, as controller-runtime's event recorder has)
+  // keeps a burst of Events from delaying ReplicaSet, route and status writes; null:
+  // the main client.
+  kube::Client* eventClient = nullptr;
 };
 
 class ControllerManager {
