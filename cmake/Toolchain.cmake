@@ -17,11 +17,15 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   # RapidJSON 1.1's iterators define == and != in a way C++20 finds ambiguous.
   add_compile_options(-Wno-ambiguous-reversed-operator)
 endif()
-# Debug builds: enough debug info for backtraces, without the size of -g3.
-string(REPLACE "-g" "-g1" CMAKE_CXX_FLAGS_DEBUG "${CMAKE_CXX_FLAGS_DEBUG}")
+# Debug builds: enough debug info for backtraces (line tables, -g1), compressed (-gz):
+# the test build stays near 2 GB on disk instead of 3.6 GB.
+string(REPLACE "-g" "-g1 -gz" CMAKE_CXX_FLAGS_DEBUG "${CMAKE_CXX_FLAGS_DEBUG}")
+add_link_options("$<$<CONFIG:Debug>:-gz>")
 
 if(CANARYD_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
-  add_link_options(-fsanitize=address,undefined)
+  # Position-dependent executables: the sanitizers' per-check data would otherwise
+  # need one dynamic relocation each (about 50 MB per test binary).
+  add_link_options(-fsanitize=address,undefined -no-pie)
 endif()
