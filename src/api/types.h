@@ -69,9 +69,14 @@ struct LabelSelector {
 // The pod template (core/v1 PodTemplateSpec) is passed through to ReplicaSets as it is:
 // canaryd keeps its JSON, keys sorted so equal templates have equal text, with every
 // field the user wrote (known to canaryd or not). `labels` is read out for validation.
+// The controller's Rollout cache drops the text, the bulk of a Rollout, and keeps its hash
+// state instead (controller::trimPodTemplate); the decoders always fill `json`.
 struct PodTemplate {
   std::string json;  // canonical compact JSON of the PodTemplateSpec; "{}" when absent
   StringMap labels;  // metadata.labels
+  // Set only once `json` has been dropped (json is then ""): the FNV-32a state after
+  // hashing the text, from which the pod-template-hash is finished.
+  std::optional<uint32_t> trimmedFnv32a;
   bool operator==(const PodTemplate&) const = default;
 };
 

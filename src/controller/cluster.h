@@ -75,7 +75,7 @@ struct LiveReplicaSet {
   std::string podTemplate;  // spec.template as JSON text; "" when absent
 };
 
-// Writes through the API client (and the one read that must not come from the cache).
+// Writes through the API client (and the reads that must not come from the cache).
 // Bodies are JSON text. A merge patch (application/merge-patch+json, RFC 7386) that
 // carries metadata.resourceVersion is rejected with 409 Conflict when the object changed
 // since (kube-apiserver checks a resourceVersion in a patch body as a precondition).
@@ -94,6 +94,12 @@ class Writer {
   // getNewReplicaSet). kNotFound when it is gone.
   virtual WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns,
                                                      std::string_view name) = 0;
+
+  // GET /apis/canaryd.io/v1alpha1/namespaces/{ns}/rollouts/{name} from the API server, decoded
+  // (api::decodeRollout, not strict) with spec.template's text, which the cache does not keep
+  // (RolloutView): read to create a ReplicaSet, once per ReplicaSet created. kNotFound when
+  // it is gone.
+  virtual WriteResult<api::Rollout> readRollout(std::string_view ns, std::string_view name) = 0;
 
   // PATCH (JSON merge patch) /apis/apps/v1/namespaces/{ns}/replicasets/{name}: spec.replicas,
   // metadata.labels / annotations / ownerReferences (adoption), with

@@ -24,6 +24,11 @@ std::string computePodTemplateHash(std::string_view canonicalTemplateJson,
                                    std::optional<int32_t> collisionCount) {
   Fnv32a hasher;
   hasher.write(canonicalTemplateJson);
+  return finishPodTemplateHash(hasher.sum32(), collisionCount);
+}
+
+std::string finishPodTemplateHash(uint32_t templateState, std::optional<int32_t> collisionCount) {
+  Fnv32a hasher(templateState);
   if (collisionCount) {
     // binary.LittleEndian.PutUint32 into make([]byte, 8): the upper 4 bytes stay zero.
     std::array<char, 8> bytes{};
@@ -32,6 +37,23 @@ std::string computePodTemplateHash(std::string_view canonicalTemplateJson,
     hasher.write(std::string_view(bytes.data(), bytes.size()));
   }
   return safeEncodeString(std::to_string(hasher.sum32()));
+}
+
+uint32_t podTemplateState(const api::PodTemplate& tpl) {
+  if (tpl.trimmedFnv32a) return *tpl.trimmedFnv32a;
+  Fnv32a hasher;
+  hasher.write(tpl.json);
+  return hasher.sum32();
+}
+
+std::string podTemplateHash(const api::PodTemplate& tpl, std::optional<int32_t> collisionCount) {
+  return finishPodTemplateHash(podTemplateState(tpl), collisionCount);
+}
+
+void trimPodTemplate(api::PodTemplate& tpl) {
+  if (tpl.trimmedFnv32a) return;
+  tpl.trimmedFnv32a = podTemplateState(tpl);
+  std::string().swap(tpl.json);
 }
 
 }  // namespace canaryd::controller

@@ -274,8 +274,45 @@ Ptr<ReplicaSetView> takeExisting(Context& ctx, const std::string& hash, const st
   return nullptr;
 }
 
+// Fills in the text of ctx.rollout's pod template, which the cache does not keep
+// (RolloutView), from the API server. The Rollout read must be the cached one: the same uid
+// and a template with the same hash. Otherwise the cache is behind (the template changed
+// since), and nothing is created from a template the cache has not seen: the reconcile is
+// retried (the informer's update enqueues it as well). False when the reconcile stops.
+bool loadTemplateText(Context& ctx) {
+  api::PodTemplate& tpl = *ctx.rollout.spec.podTemplate;
+  if (!tpl.trimmedFnv32a) return true;
+  const auto& meta = ctx.rollout.metadata;
+  auto live = ctx.writer.readRollout(meta.namespace_, meta.name);
+  if (!live && live.error().kind == WriteError::Kind::kNotFound) {
+    // Deleted since the cache was read: garbage collection removes what it owned.
+    Result gone;
+    gone.message = "Rollout deleted during the reconcile";
+    ctx.fail(std::move(gone));
+    return false;
+  }
+  if (!live) {
+    ctx.fail(
+        Result::transient("read Rollout for its pod template: " + describeError(live.error())));
+    return false;
+  }
+  auto& liveTpl = live->spec.podTemplate;
+  if (live->metadata.uid != meta.uid || !liveTpl ||
+      podTemplateState(*liveTpl) != *tpl.trimmedFnv32a) {
+    ctx.fail(Result::transient(
+        "the Rollout's pod template changed since the cache was read (resourceVersion " +
+        meta.resourceVersion + ", now " + live->metadata.resourceVersion +
+        "); waiting for the cache"));
+    return false;
+  }
+  tpl.json = std::move(liveTpl->json);
+  tpl.trimmedFnv32a.reset();
+  return true;
+}
+
 // Creates the ReplicaSet for `hash`; when the name is taken, see takeExisting.
 Ptr<ReplicaSetView> createReplicaSet(Context& ctx, const std::string& hash, int32_t replicas) {
+  if (!loadTemplateText(ctx)) return nullptr;
   const auto& ns = ctx.rollout.metadata.namespace_;
   const std::string name = replicaSetName(ctx.rollout.metadata.name, hash);
   int64_t revision = 0;
@@ -356,8 +393,7 @@ int64_t revisionOf(const ReplicaSetView& rs) {
 void classifyReplicaSets(Context& ctx) {
   const auto& rollout = ctx.rollout;
   const auto& ns = rollout.metadata.namespace_;
-  ctx.desiredHash =
-      computePodTemplateHash(rollout.spec.podTemplate->json, rollout.status.collisionCount);
+  ctx.desiredHash = podTemplateHash(*rollout.spec.podTemplate, rollout.status.collisionCount);
   ctx.allRSs.clear();
   for (auto& rs : ctx.lister.replicaSetsOwnedBy(ns, rollout.metadata.uid))
     if (ownedBy(*rs, rollout) && !rs->metadata.deletionTimestamp) ctx.allRSs.push_back(rs);

@@ -3,6 +3,7 @@
 #include "api/decode.h"
 #include "api/validate.h"
 #include "controller/names.h"
+#include "controller/pod_template_hash.h"
 
 namespace canaryd::controller {
 namespace {
@@ -48,6 +49,9 @@ RolloutView rolloutViewFromJson(const Value& object) {
   static_cast<api::Rollout&>(view) = std::move(checked.object);
   for (auto& e : checked.errors)
     if (!isStatusError(e)) view.specErrors.push_back(std::move(e));
+  // The template's text is most of a Rollout's size and is needed only to create a
+  // ReplicaSet, which is rare; its hash is needed at every reconcile.
+  if (view.spec.podTemplate) trimPodTemplate(*view.spec.podTemplate);
   return view;
 }
 

@@ -1,7 +1,8 @@
 // The trimmed projections of cluster objects that the controller caches, and the
 // transforms that build them from API JSON (an informer's transform function). They
 // keep only what canaryd reads, so memory grows with what canaryd must remember, not with
-// the size of the watched objects: a ReplicaSet is cached without its pod template.
+// the size of the watched objects: a ReplicaSet is cached without its pod template, a
+// Rollout with the hash state of its pod template instead of the text.
 // Plain values: copyable, comparable, not synchronised (share them as
 // shared_ptr<const T>, never mutate one that is cached).
 #pragma once
@@ -19,6 +20,8 @@ namespace canaryd::controller {
 // A Rollout as cached: the object decoded non-strictly (the API server's schema has pruned
 // unknown fields), plus every decode and validation error of its metadata and spec
 // (api::checkRollout), found once per object version rather than once per reconcile.
+// spec.template is trimmed (controller::trimPodTemplate): its labels and hash state stay,
+// its text is read from the API server when a ReplicaSet is created (Writer::readRollout).
 struct RolloutView : api::Rollout {
   api::ErrorList specErrors;  // empty when the spec is valid; status errors excluded
   bool operator==(const RolloutView&) const = default;

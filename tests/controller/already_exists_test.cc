@@ -100,7 +100,7 @@ TEST_P(AlreadyExistsTest, OnFirstApply) {
             ? R"("ownerReferences":[{"apiVersion":"canaryd.io/v1alpha1","blockOwnerDeletion":true,
                  "controller":true,"kind":"Rollout","name":"web","uid":"r-uid"}],)"
             : "";
-    EXPECT_EQ(w.writer.actions[2],
+    EXPECT_EQ(w.writer.actions[3],
               (Action{"patch", "replicasets", "web-" + H1,
                       canon(R"({"metadata":{)" + owner +
                             R"("resourceVersion":"900"},"spec":{"replicas":4}})")}));
@@ -113,11 +113,12 @@ TEST_P(AlreadyExistsTest, OnFirstApply) {
   }
 }
 
-const std::vector<std::string> kTaken = {"create replicasets", "get replicasets",
+// Each create is preceded by the read of the Rollout for its pod template's text.
+const std::vector<std::string> kTaken = {"get rollouts", "create replicasets", "get replicasets",
                                          "patch replicasets", "update-status rollouts"};
-const std::vector<std::string> kCollision = {"create replicasets", "get replicasets",
-                                             "update-status rollouts"};
-const std::vector<std::string> kRetried = {"create replicasets", "get replicasets"};
+const std::vector<std::string> kCollision = {"get rollouts", "create replicasets",
+                                             "get replicasets", "update-status rollouts"};
+const std::vector<std::string> kRetried = {"get rollouts", "create replicasets", "get replicasets"};
 
 INSTANTIATE_TEST_SUITE_P(
     Reconciler, AlreadyExistsTest,

@@ -119,6 +119,14 @@ WriteResult<LiveReplicaSet> RecordingWriter::readReplicaSet(std::string_view ns,
   return LiveReplicaSet{it->second, t == templates_.end() ? "" : t->second};
 }
 
+WriteResult<api::Rollout> RecordingWriter::readRollout(std::string_view ns, std::string_view name) {
+  actions.push_back({"get", "rollouts", std::string(name), ""});
+  if (auto e = takeFailure("get", "rollouts")) return *e;
+  auto it = apiRollouts.find(key(ns, name));
+  if (it == apiRollouts.end()) return error(WriteError::Kind::kNotFound, "not found");
+  return it->second;
+}
+
 void RecordingWriter::catchUp() {
   for (auto& [k, live] : unseen) {
     lister_.replicaSets[k] = live.view;
@@ -245,7 +253,7 @@ std::optional<api::RolloutStatus> RecordingWriter::lastStatus() const {
 std::vector<Action> RecordingWriter::objectWrites() const {
   std::vector<Action> out;
   for (const auto& a : actions)
-    if (a.verb != "update-status") out.push_back(a);
+    if (a.verb != "update-status" && a.verb != "get") out.push_back(a);
   return out;
 }
 

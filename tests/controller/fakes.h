@@ -61,6 +61,8 @@ class RecordingWriter : public Writer {
   // Records a "get" action; answers from `unseen`, then from the Lister (with the template
   // the ReplicaSet was created with, "" when it was seeded).
   WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns, std::string_view name) override;
+  // Records a "get" action on "rollouts"; answers from `apiRollouts`.
+  WriteResult<api::Rollout> readRollout(std::string_view ns, std::string_view name) override;
   WriteResult<ReplicaSetView> patchReplicaSet(std::string_view ns, std::string_view name,
                                               const std::string& mergePatch) override;
   WriteResult<void> deleteReplicaSet(std::string_view ns, std::string_view name,
@@ -79,6 +81,9 @@ class RecordingWriter : public Writer {
   // ReplicaSets the API server holds that the cache (the Lister) has not seen yet, by
   // namespace/name. A create of one of their names answers AlreadyExists.
   std::map<std::string, LiveReplicaSet> unseen;
+  // Rollouts as the API server holds them, with their pod templates' text (which the
+  // Lister's RolloutViews do not keep), by namespace/name. Only read by readRollout.
+  std::map<std::string, api::Rollout> apiRollouts;
   // When set, created ReplicaSets go to `unseen` instead of the Lister (a lagging watch).
   bool cacheLags = false;
   // The informer catches up: `unseen` moves into the Lister.
@@ -91,7 +96,7 @@ class RecordingWriter : public Writer {
   void reset();
   // The status body of the last update-status action, decoded.
   std::optional<api::RolloutStatus> lastStatus() const;
-  // Actions other than update-status.
+  // Actions other than update-status and reads (get).
   std::vector<Action> objectWrites() const;
 
  private:

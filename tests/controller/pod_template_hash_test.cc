@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "controller/selector.h"
 
 namespace canaryd::controller {
@@ -51,6 +53,39 @@ TEST(PodTemplateHashTest, CollisionCountIsFourLittleEndianBytesInEight) {
   EXPECT_NE(computePodTemplateHash(tpl, 0), computePodTemplateHash(tpl, std::nullopt));
   EXPECT_NE(computePodTemplateHash(tpl, 1), computePodTemplateHash(tpl, 0));
   EXPECT_LE(computePodTemplateHash(tpl, 1).size(), 10u);
+}
+
+// What the Rollout cache keeps (the FNV state after the text) finishes to the hash of the
+// whole text, whatever the collisionCount.
+TEST(PodTemplateHashTest, FinishedFromTheStateEqualsTheHashOfTheText) {
+  const std::vector<std::string> templates = {
+      "{}", R"({"metadata":{"labels":{"app":"web"}}})",
+      R"({"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"image":"web:2",)"
+      R"("name":"web","resources":{"limits":{"cpu":"500m"}}}]}})"};
+  const std::optional<int32_t> counts[] = {std::nullopt, 0, 1, 2, 255, 256, 65537, 2147483647};
+  for (const auto& text : templates) {
+    for (const auto& count : counts) {
+      const std::string expected = computePodTemplateHash(text, count);
+      EXPECT_EQ(finishPodTemplateHash(fnv(text), count), expected) << text;
+      api::PodTemplate tpl{text, {}, std::nullopt};
+      EXPECT_EQ(podTemplateHash(tpl, count), expected) << text;
+      trimPodTemplate(tpl);
+      EXPECT_EQ(podTemplateHash(tpl, count), expected) << text;
+    }
+  }
+}
+
+TEST(PodTemplateHashTest, TrimDropsTheTextKeepsLabelsAndStateAndIsIdempotent) {
+  const std::string text = R"({"metadata":{"labels":{"app":"web"}}})";
+  api::PodTemplate tpl{text, {{"app", "web"}}, std::nullopt};
+  trimPodTemplate(tpl);
+  EXPECT_EQ(tpl.json, "");
+  EXPECT_EQ(tpl.json.capacity(), std::string().capacity());  // freed, not only cleared
+  EXPECT_EQ(tpl.labels, (api::StringMap{{"app", "web"}}));
+  EXPECT_EQ(tpl.trimmedFnv32a, fnv(text));
+  trimPodTemplate(tpl);
+  EXPECT_EQ(tpl.trimmedFnv32a, fnv(text));
+  EXPECT_EQ(podTemplateState(tpl), fnv(text));
 }
 
 TEST(SelectorTest, MatchesAndFormats) {

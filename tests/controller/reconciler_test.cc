@@ -73,10 +73,12 @@ TEST(ReconcilerTest, FirstApplyCreatesTheStableReplicaSetAtFullScaleWithNoSteps)
   w.apply(Spec{});
   Result r = w.reconcile();
   EXPECT_EQ(r, Result{});
-  ASSERT_EQ(w.writer.actions.size(), 2u);
-  EXPECT_EQ(w.writer.actions[0],
+  // The Rollout is read for its pod template's text, which the cache does not keep.
+  ASSERT_EQ(w.writer.actions.size(), 3u);
+  EXPECT_EQ(w.writer.actions[0], (Action{"get", "rollouts", "web", ""}));
+  EXPECT_EQ(w.writer.actions[1],
             (Action{"create", "replicasets", "web-" + H1, createBody("web:1", H1, 4, 1)}));
-  EXPECT_EQ(w.writer.actions[1].verb, "update-status");
+  EXPECT_EQ(w.writer.actions[2].verb, "update-status");
   auto s = *w.writer.lastStatus();
   EXPECT_EQ(s.stableRS, H1);
   EXPECT_EQ(s.currentPodHash, H1);
@@ -566,6 +568,87 @@ TEST(ReconcilerTest, ANameTakenByAnotherOwnerBumpsTheCollisionCount) {
   std::string hash = w.status().stableRS;
   EXPECT_NE(hash, H1);
   EXPECT_EQ(w.writer.objectWrites()[0].name, "web-" + hash);
+}
+
+// ---- the pod template's text (read from the API server, not kept in the cache) ----
+
+size_t rolloutReads(const World& w) {
+  return std::count(w.writer.actions.begin(), w.writer.actions.end(),
+                    Action{"get", "rollouts", "web", ""});
+}
+
+TEST(ReconcilerTest, ARolloutIsReadOncePerNewRevisionNeverPerStepNorAtSteadyState) {
+  World w;
+  const std::string steps = R"([{"setWeight":25},{"setWeight":50},{"setWeight":75}])";
+  w.apply(Spec{.steps = steps});
+  w.settle();
+  EXPECT_EQ(rolloutReads(w), 1u);  // the stable ReplicaSet's creation
+  w.writer.reset();
+
+  w.apply(Spec{.image = "web:2", .steps = steps});
+  w.settle();
+  EXPECT_EQ(w.status().stableRS, H2);  // three steps, then promoted
+  EXPECT_EQ(rolloutReads(w), 1u);      // the canary's creation only
+  EXPECT_EQ(w.writer.actions[0], (Action{"get", "rollouts", "web", ""}));
+  EXPECT_EQ(w.writer.actions[1],
+            (Action{"create", "replicasets", "web-" + H2, createBody("web:2", H2, 1, 2)}));
+
+  w.writer.reset();
+  w.reconcile();
+  EXPECT_TRUE(w.writer.actions.empty()) << ::testing::PrintToString(w.writer.actions);
+}
+
+// The cache holds web:2 (a canary to create), the API server web:3 already: the text read
+// is not the cached template's, so nothing is written until the cache catches up.
+TEST(ReconcilerTest, ATemplateNewerThanTheCacheIsRequeuedWithoutAnyWrite) {
+  World w;
+  w.healthyAt(Spec{});
+  w.apply(Spec{.image = "web:2"});
+  w.apply(Spec{.image = "web:3"}, /*cacheLags=*/true);
+  Result r = w.reconcile();
+  EXPECT_EQ(r.error, Result::Error::kTransient);
+  EXPECT_THAT(r.message, HasSubstr("changed since the cache was read"));
+  EXPECT_THAT(w.writer.actions, ElementsAre(Action{"get", "rollouts", "web", ""}));
+  EXPECT_TRUE(w.writer.events.empty());
+
+  w.apply(Spec{.image = "web:3"});  // the watch event arrives
+  w.writer.reset();
+  EXPECT_EQ(w.reconcile().error, Result::Error::kNone);
+  auto writes = w.writer.objectWrites();
+  ASSERT_FALSE(writes.empty());
+  EXPECT_EQ(writes[0],
+            (Action{"create", "replicasets", "web-" + H3, createBody("web:3", H3, 1, 2)}));
+  EXPECT_EQ(w.status().currentPodHash, H3);
+}
+
+TEST(ReconcilerTest, ARecreatedRolloutOfTheSameNameIsTheCacheBeingBehind) {
+  World w;
+  w.apply(Spec{});
+  w.writer.apiRollouts.at("shop/web").metadata.uid = "another-uid";
+  EXPECT_EQ(w.reconcile().error, Result::Error::kTransient);
+  EXPECT_THAT(w.writer.actions, ElementsAre(Action{"get", "rollouts", "web", ""}));
+}
+
+TEST(ReconcilerTest, AFailedReadOfTheRolloutIsTransientAndWritesNothing) {
+  World w;
+  w.apply(Spec{});
+  w.writer.failNext("get", "rollouts", WriteError{WriteError::Kind::kOther, "timeout"});
+  Result r = w.reconcile();
+  EXPECT_EQ(r.error, Result::Error::kTransient);
+  EXPECT_THAT(r.message, HasSubstr("timeout"));
+  EXPECT_THAT(w.writer.actions, ElementsAre(Action{"get", "rollouts", "web", ""}));
+
+  w.writer.reset();
+  EXPECT_EQ(w.reconcile().error, Result::Error::kNone);
+  EXPECT_EQ(w.writer.objectWrites().at(0).name, "web-" + H1);
+}
+
+TEST(ReconcilerTest, ARolloutDeletedBeforeItsTemplateIsReadEndsQuietly) {
+  World w;
+  w.apply(Spec{});
+  w.writer.apiRollouts.clear();
+  EXPECT_EQ(w.reconcile().error, Result::Error::kNone);
+  EXPECT_THAT(w.writer.actions, ElementsAre(Action{"get", "rollouts", "web", ""}));
 }
 
 // ---- bad input ----

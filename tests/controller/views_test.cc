@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "api/decode.h"
 #include "api/json.h"
+#include "controller/pod_template_hash.h"
 
 namespace canaryd::controller {
 namespace {
@@ -77,6 +79,26 @@ TEST(RolloutViewTest, CarriesEveryErrorOfTheSpecButNotOfTheStatus) {
   EXPECT_EQ(v.specErrors[1].field, "spec.strategy.canary.steps[0].setWeight");
   EXPECT_EQ(v.metadata.name, "web");
   EXPECT_EQ(v.spec.replicas, -1);
+}
+
+// The cache keeps the template's labels and hash, not its text (the bulk of a Rollout).
+TEST(RolloutViewTest, KeepsThePodTemplatesHashAndLabelsNotItsText) {
+  auto doc = json(R"({"apiVersion": "canaryd.io/v1alpha1", "kind": "Rollout",
+    "metadata": {"name": "web", "namespace": "shop"},
+    "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+      "template": {"metadata": {"labels": {"app": "web"}},
+                   "spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+      "strategy": {"canary": {"steps": [{"setWeight": 10}]}}}})");
+  const auto decoded = api::decodeRollout(doc, api::DecodeOptions{.strict = false});
+  const api::PodTemplate& full = *decoded.object.spec.podTemplate;
+  RolloutView v = rolloutViewFromJson(doc);
+  ASSERT_TRUE(v.specErrors.empty()) << api::joinErrors(v.specErrors);
+  ASSERT_TRUE(v.spec.podTemplate);
+  EXPECT_EQ(v.spec.podTemplate->json, "");
+  EXPECT_EQ(v.spec.podTemplate->labels, full.labels);
+  for (std::optional<int32_t> count : {std::optional<int32_t>(), std::optional<int32_t>(3)})
+    EXPECT_EQ(podTemplateHash(*v.spec.podTemplate, count),
+              computePodTemplateHash(full.json, count));
 }
 
 }  // namespace

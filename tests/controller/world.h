@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <string>
 
+#include "api/decode.h"
 #include "api/json.h"
 #include "controller/pod_template_hash.h"
 #include "controller/reconciler.h"
@@ -64,10 +65,15 @@ class World {
     return r.reconcile("shop/web");
   }
 
-  // kubectl apply: a new spec keeps the status, bumps generation and resourceVersion.
-  void apply(const Spec& spec) {
+  // kubectl apply: a new spec keeps the status, bumps generation and resourceVersion. The
+  // API server's copy (writer.apiRollouts) gets the new spec at once, the cache (lister)
+  // too unless `cacheLags`.
+  void apply(const Spec& spec, bool cacheLags = false) {
     auto doc = api::parseJson(rolloutJson(spec));
     EXPECT_TRUE(doc) << rolloutJson(spec);
+    writer.apiRollouts["shop/web"] =
+        api::decodeRollout(*doc, api::DecodeOptions{.strict = false}).object;
+    if (cacheLags) return;
     RolloutView view = rolloutViewFromJson(*doc);
     auto it = lister.rollouts.find("shop/web");
     if (it != lister.rollouts.end()) {
@@ -103,7 +109,7 @@ class World {
     s.image = image;
     auto doc = api::parseJson(rolloutJson(s));
     RolloutView view = rolloutViewFromJson(*doc);
-    return computePodTemplateHash(view.spec.podTemplate->json, std::nullopt);
+    return podTemplateHash(*view.spec.podTemplate, std::nullopt);
   }
   static std::string rsName(const std::string& image) { return "web-" + hashOf(image); }
 

@@ -94,9 +94,13 @@ What canaryd calls, per API group (the same list as manifests/install.yaml's Clu
 tests/deploy/ checks both against the requests canaryd makes through a set of rollouts).
 */}}
 {{- define "canaryd.rules" -}}
-# The informers list and watch Rollouts and AnalysisTemplates.
+# The informers list and watch Rollouts and AnalysisTemplates. get: a Rollout, once per
+# ReplicaSet created, for its pod template (the cache keeps only its hash).
 - apiGroups: [canaryd.io]
-  resources: [rollouts, analysistemplates]
+  resources: [rollouts]
+  verbs: [get, list, watch]
+- apiGroups: [canaryd.io]
+  resources: [analysistemplates]
   verbs: [list, watch]
 # .status is written by PUT to the status subresource; never the spec.
 - apiGroups: [canaryd.io]

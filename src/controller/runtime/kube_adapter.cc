@@ -266,6 +266,14 @@ WriteResult<LiveReplicaSet> KubeWriter::readReplicaSet(std::string_view ns, std:
   return live;
 }
 
+WriteResult<api::Rollout> KubeWriter::readRollout(std::string_view ns, std::string_view name) {
+  auto got = client_.get(kube::resources::kRollouts, ns, name);
+  if (!got) return toWriteError(got.error());
+  // Not strict, as the informer's transform: the API server's schema has pruned unknown
+  // fields already.
+  return api::decodeRollout(**got, api::DecodeOptions{.strict = false}).object;
+}
+
 WriteResult<ReplicaSetView> KubeWriter::patchReplicaSet(std::string_view ns, std::string_view name,
                                                         const std::string& mergePatch) {
   if (auto e = fenced("patch ReplicaSet")) return *e;

@@ -105,6 +105,8 @@ class KubeWriter final : public Writer {
                                                const std::string& body) override;
   // Not fenced: a read changes nothing.
   WriteResult<LiveReplicaSet> readReplicaSet(std::string_view ns, std::string_view name) override;
+  // Not fenced either.
+  WriteResult<api::Rollout> readRollout(std::string_view ns, std::string_view name) override;
   WriteResult<ReplicaSetView> patchReplicaSet(std::string_view ns, std::string_view name,
                                               const std::string& mergePatch) override;
   WriteResult<void> deleteReplicaSet(std::string_view ns, std::string_view name,
