@@ -6,6 +6,7 @@
 #include "api/json.h"
 #include "controller/context.h"
 #include "controller/names.h"
+#include "kube/rate_limiter.h"
 
 namespace canaryd::controller {
 namespace {
@@ -37,6 +38,10 @@ void pin(Context& ctx, const std::string& name, const std::string& hash) {
   spec.AddMember("selector", selector, a);
   patch.AddMember("metadata", metadata, a);
   patch.AddMember("spec", spec, a);
+  // An abort points the canary Service back at the stable pods: with the router's weight
+  // 0 (traffic.cc), the writes that move traffic off a failed canary, in the kube client's
+  // urgent lane (kube/rate_limiter.h).
+  kube::UrgentRequestScope urgent(ctx.aborted() && name == ctx.canary.canaryService);
   if (auto r = ctx.writer.patchService(ctx.rollout.metadata.namespace_, name, api::toJson(patch));
       !r) {
     ctx.fail(Result::transient("patch Service " + name + ": " +

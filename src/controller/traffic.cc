@@ -1,9 +1,10 @@
 // Traffic: the weight the data plane is told (status.canaryWeight) and header routes,
 // through the TrafficRouter extension point. Without trafficRouting the weight is the
-// replica ratio and only recorded.
+// replica ratio and only recorded. An abort's weight-0 write is marked urgent.
 #include <spdlog/spdlog.h>
 
 #include "controller/context.h"
+#include "kube/rate_limiter.h"
 
 namespace canaryd::controller {
 
@@ -49,6 +50,11 @@ void reconcileTraffic(Context& ctx, const DesiredScale& scale) {
     // Traffic never goes to a canary with no available pods.
     if (!ctx.canaryRS || ctx.canaryRS->availableReplicas == 0) target = 0;
     if (target != before) {
+      // An abort's weight 0 moves traffic off a canary that failed (analysis, progress
+      // deadline, or a user's abort): it goes in the kube client's urgent lane, ahead of
+      // other rollouts' routine writes (kube/rate_limiter.h), as the canary Service's
+      // repoint before it (services.cc). Header routes, promotions and steps stay routine.
+      kube::UrgentRequestScope urgent(ctx.aborted() && target == 0);
       if (auto r = ctx.router->setWeight(target); !r) {
         ctx.fail(r.error().invalidSpec ? Result::terminal(r.error().message)
                                        : Result::transient(r.error().message));

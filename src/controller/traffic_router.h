@@ -34,7 +34,11 @@ class TrafficRouter {
   virtual ~TrafficRouter() = default;
 
   // Sends `weight` (0 to maxTrafficWeight, default 100) of traffic to the canary Service,
-  // the rest to the stable Service.
+  // the rest to the stable Service. When the Rollout is aborted, the reconciler calls
+  // setWeight(0) inside a kube::UrgentRequestScope (kube/rate_limiter.h), so that the write
+  // goes ahead of routine API requests in the client's rate limiter: routers must make
+  // their API calls synchronously on the calling thread, as kube::Client's blocking calls
+  // are, for the marker to reach them.
   virtual RouterResult<void> setWeight(int32_t weight) = 0;
 
   // Routes requests matching the step to the canary Service whatever the weight (an empty

@@ -493,9 +493,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Result<Attempt> perform(Prepared p, const CallInfo& info) {
     bool reauthenticated = false;
     const std::string what = std::string(http::to_string(p.method)) + " " + p.target;
+    // Read on the calling thread, which the caller marked (perform runs there, not on the
+    // I/O thread).
+    const bool urgent = UrgentRequestScope::active();
     for (int retry = 0;; ++retry) {
       if (limiter) {
-        auto wait = limiter->reserve();
+        auto wait = urgent ? limiter->reserveUrgent() : limiter->reserve();
         if (wait == TokenBucketRateLimiter::Clock::Duration::max()) {
           return clientError(kReasonCancelled, what + ": the client rate limiter admits nothing");
         }

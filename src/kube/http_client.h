@@ -3,7 +3,8 @@
 // insecure-skip-tls-verify), client certificates, bearer tokens from
 // RestConfig::credentials() (exec plugins, rotating token files) with one re-authentication
 // on 401, keep-alive connection reuse, per-request timeouts, client-side rate limiting
-// (token bucket), retries with backoff for the safe cases only, and a request-metrics hook.
+// (token bucket, with canaryd's urgent lane), retries with backoff for the safe cases only,
+// and a request-metrics hook.
 // A 403 is logged once per verb and resource (RBAC refusals repeat on every retry).
 // All I/O runs on one internal thread (one io_context, C++20 coroutines); the blocking
 // methods wait for their coroutine. Thread-safe; never call it from a metrics hook.
@@ -33,7 +34,9 @@ using RequestMetricsHook = std::function<void(const RequestMetric&)>;
 
 struct HttpClientOptions {
   // Client-side rate limit (--kube-api-qps / --kube-api-burst); client-go's defaults.
-  // qps <= 0 disables limiting.
+  // qps <= 0 disables limiting. Requests sent inside a kube::UrgentRequestScope
+  // (kube/rate_limiter.h) take the limiter's urgent lane: they go at once, ahead of routine
+  // requests already waiting, whose later successors pay for their tokens.
   double qps = 5;
   int burst = 10;
   // Whole-attempt deadline for ordinary requests (connect, TLS, send, read the response).

@@ -64,11 +64,17 @@ bool TokenBucketRateLimiter::tryAccept() {
   return ok;
 }
 
-Duration TokenBucketRateLimiter::reserve() {
+Duration TokenBucketRateLimiter::reserveAs(bool urgent) {
   std::lock_guard lock(mu_);
   bool ok = false;
-  return reserveLocked(clock_.now(), Duration::max(), &ok);
+  Duration wait = reserveLocked(clock_.now(), Duration::max(), &ok);
+  // The token is taken (the debt counts it) but the request does not wait for its turn.
+  return ok && urgent ? Duration::zero() : wait;
 }
+
+Duration TokenBucketRateLimiter::reserve() { return reserveAs(false); }
+
+Duration TokenBucketRateLimiter::reserveUrgent() { return reserveAs(true); }
 
 void TokenBucketRateLimiter::accept() {
   Duration wait = reserve();

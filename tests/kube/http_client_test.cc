@@ -14,6 +14,7 @@
 #include "emulator_env.h"
 #include "kube/base64.h"
 #include "kube/exec_credential.h"
+#include "kube/rate_limiter.h"
 #include "temp_dir.h"
 
 namespace canaryd::kube {
@@ -92,11 +93,17 @@ TEST_P(HttpClientTest, StatusSubresource) {
   auto patched = client_->patchStatus(resources::kReplicaSets, "default", "web",
                                       PatchType::kMerge, R"({"status":{"observedGeneration":7}})");
   ASSERT_TRUE(patched.has_value()) << patched.error().message;
-  // The status subresource ignores spec changes.
-  auto got = client_->get(resources::kReplicaSets, "default", "web");
-  ASSERT_TRUE(got.has_value());
-  (**got)["spec"]["replicas"].SetInt(5);
-  auto updated = client_->updateStatus(resources::kReplicaSets, "default", **got);
+  // The status subresource ignores spec changes. The emulator's ReplicaSet controller
+  // writes this status too, so a read-modify-write may meet a 409: retried on a fresh read
+  // as client-go's retry.RetryOnConflict does.
+  Result<Object> updated = clientError(kReasonCancelled, "not tried");
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto got = client_->get(resources::kReplicaSets, "default", "web");
+    ASSERT_TRUE(got.has_value()) << got.error().message;
+    (**got)["spec"]["replicas"].SetInt(5);
+    updated = client_->updateStatus(resources::kReplicaSets, "default", **got);
+    if (updated || !isConflict(updated.error())) break;
+  }
   ASSERT_TRUE(updated.has_value()) << updated.error().message;
   EXPECT_EQ((**updated)["spec"]["replicas"].GetInt(), 2);
   auto scale = client_->get(resources::kReplicaSets, "default", "web", {.subresource = "scale"});
@@ -243,6 +250,34 @@ TEST_P(HttpClientTest, RateLimiterSpacesRequests) {
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(limited->get(resources::kNamespaces, "", "default"));
   // Five waits of 50 ms after the first token.
   EXPECT_GE(std::chrono::steady_clock::now() - start, 240ms);
+}
+
+TEST_P(HttpClientTest, UrgentRequestsGoAheadOfTheRateLimiterQueue) {
+  auto options = testing::fastOptions();
+  options.qps = 0.01;  // a token every 100 s
+  options.burst = 1;
+  auto limited = testing::clientFor(*emu_, options);
+  ASSERT_TRUE(limited->get(resources::kNamespaces, "", "default"));  // spends the burst
+  // A routine request now waits 100 s for its token; an urgent one goes at once.
+  auto urgent = std::async(std::launch::async, [&] {
+    UrgentRequestScope scope;
+    return limited->get(resources::kNamespaces, "", "default");
+  });
+  if (urgent.wait_for(30s) != std::future_status::ready) {
+    limited->shutdown();
+    FAIL() << "the urgent request waited in the rate limiter";
+  }
+  auto r = urgent.get();
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  // The urgent request's token is paid for by the routine request after it, which is
+  // still waiting (for 200 s) when the client shuts down.
+  auto routine = std::async(std::launch::async,
+                            [&] { return limited->get(resources::kNamespaces, "", "default"); });
+  EXPECT_EQ(routine.wait_for(200ms), std::future_status::timeout);
+  limited->shutdown();
+  auto cancelled = routine.get();
+  ASSERT_FALSE(cancelled.has_value());
+  EXPECT_TRUE(isCancelled(cancelled.error())) << cancelled.error().message;
 }
 
 TEST_P(HttpClientTest, UnreachableServerIsATransportError) {
