@@ -11,28 +11,6 @@ using Alloc = rapidjson::Document::AllocatorType;
 
 namespace {
 
-void mergeInto(rapidjson::Value& target, const rapidjson::Value& patch, Alloc& a) {
-  if (!patch.IsObject()) {
-    target.CopyFrom(patch, a);
-    return;
-  }
-  if (!target.IsObject()) target.SetObject();
-  for (const auto& m : patch.GetObject()) {
-    auto it = target.FindMember(m.name);
-    if (m.value.IsNull()) {
-      if (it != target.MemberEnd()) target.RemoveMember(it);
-      continue;
-    }
-    if (it == target.MemberEnd()) {
-      rapidjson::Value v;
-      mergeInto(v, m.value, a);
-      target.AddMember(rapidjson::Value(m.name, a), v, a);
-    } else {
-      mergeInto(it->value, m.value, a);
-    }
-  }
-}
-
 // --- JSON pointer (RFC 6901) ---
 
 boost::system::result<std::vector<std::string>, std::string> parsePointer(const std::string& p) {
@@ -414,7 +392,7 @@ PatchResult smpMap(rapidjson::Value& target, const rapidjson::Value& patch, Allo
 }  // namespace
 
 PatchResult applyMergePatch(rapidjson::Document& target, const rapidjson::Value& patch) {
-  mergeInto(target, patch, target.GetAllocator());
+  api::applyMergePatch(target, patch, target.GetAllocator());
   return {};
 }
 

@@ -19,7 +19,8 @@ struct PatchError {
 };
 using PatchResult = boost::system::result<void, PatchError>;
 
-// RFC 7386: objects merge recursively, null deletes, anything else replaces.
+// RFC 7386 (api::applyMergePatch): objects merge recursively, null deletes, anything else
+// replaces. Never fails.
 PatchResult applyMergePatch(rapidjson::Document& target, const rapidjson::Value& patch);
 
 // RFC 6902 add/remove/replace/move/copy/test with RFC 6901 pointers. The patch must be

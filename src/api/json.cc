@@ -377,6 +377,30 @@ rapidjson::Document cloneDocument(const rapidjson::Value& value) {
   return doc;
 }
 
+void applyMergePatch(rapidjson::Value& target, const rapidjson::Value& patch,
+                     rapidjson::Document::AllocatorType& allocator) {
+  if (!patch.IsObject()) {
+    target.CopyFrom(patch, allocator);
+    return;
+  }
+  if (!target.IsObject()) target.SetObject();
+  for (const auto& m : patch.GetObject()) {
+    auto it = target.FindMember(m.name);
+    if (m.value.IsNull()) {
+      if (it != target.MemberEnd()) target.RemoveMember(it);
+      continue;
+    }
+    if (it == target.MemberEnd()) {
+      // Merged into null, so that nulls nested in a new object are dropped too.
+      rapidjson::Value v;
+      applyMergePatch(v, m.value, allocator);
+      target.AddMember(rapidjson::Value(m.name, allocator), v, allocator);
+    } else {
+      applyMergePatch(it->value, m.value, allocator);
+    }
+  }
+}
+
 std::string renderValue(const rapidjson::Value& value) {
   if (value.IsString()) return quoteValue({value.GetString(), value.GetStringLength()});
   if (value.IsNull()) return "null";

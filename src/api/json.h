@@ -51,6 +51,13 @@ void sortKeys(rapidjson::Value& value);
 // Deep copy into a new document.
 rapidjson::Document cloneDocument(const rapidjson::Value& value);
 
+// Applies a JSON merge patch (RFC 7386, application/merge-patch+json, as kube-apiserver
+// applies it): objects merge recursively, a null member deletes, anything else (arrays
+// included) replaces; a patch that is not an object replaces the whole target. `allocator`
+// is the one that owns `target` (its document's). Never fails.
+void applyMergePatch(rapidjson::Value& target, const rapidjson::Value& patch,
+                     rapidjson::Document::AllocatorType& allocator);
+
 // Renders a JSON value as kube-apiserver renders a bad value in a field error:
 // strings quoted, numbers and booleans as they are, null as "null", objects and arrays
 // as compact JSON.

@@ -69,35 +69,10 @@ rapidjson::Document yaml(std::string_view text) {
   return std::move(docs->front());
 }
 
-namespace {
-void mergeInto(rapidjson::Value& target, const rapidjson::Value& patch,
-               rapidjson::Document::AllocatorType& alloc) {
-  if (!patch.IsObject()) {
-    target.CopyFrom(patch, alloc);
-    return;
-  }
-  if (!target.IsObject()) target.SetObject();
-  for (const auto& m : patch.GetObject()) {
-    auto it = target.FindMember(m.name);
-    if (m.value.IsNull()) {
-      if (it != target.MemberEnd()) target.RemoveMember(it);
-      continue;
-    }
-    if (it == target.MemberEnd()) {
-      rapidjson::Value name(m.name, alloc);
-      rapidjson::Value value(rapidjson::kObjectType);
-      target.AddMember(name, value, alloc);
-      it = target.FindMember(m.name);
-    }
-    mergeInto(it->value, m.value, alloc);
-  }
-}
-}  // namespace
-
 rapidjson::Document mergePatched(std::string_view baseYaml, std::string_view patchYaml) {
   rapidjson::Document base = yaml(baseYaml);
   rapidjson::Document patch = yaml(patchYaml);
-  mergeInto(base, patch, base.GetAllocator());
+  applyMergePatch(base, patch, base.GetAllocator());
   return base;
 }
 

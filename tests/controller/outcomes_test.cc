@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "world.h"
+#include "scenario_util.h"
 
 namespace canaryd::controller::testing {
 namespace {
@@ -42,22 +42,21 @@ AnalysisResult runningUntil(api::Time next) {
   return r;
 }
 
-AnalysisResult invalidTemplate() {
+// An analysis that cannot run as specified: `value` of the field at `path` is invalid.
+AnalysisResult invalidSpec(std::string path, std::string_view value, std::string detail) {
   AnalysisResult r;
   r.outcome = AnalysisOutcome::kInvalidSpec;
-  r.specErrors.push_back(api::invalidStringError(
-      api::FieldPath("spec")
-          .child("strategy")
-          .child("canary")
-          .child("steps")
-          .index(1)
-          .child("analysis")
-          .child("templates")
-          .index(0),
-      "http-slo",
-      "AnalysisTemplate shop/http-slo spec.metrics[0]: canary-up: unknown variable "
-      "{{podName}}"));
+  r.specErrors.push_back(
+      api::invalidStringError(api::FieldPath(std::move(path)), value, std::move(detail)));
   r.reason = "InvalidSpec: " + api::joinErrors(r.specErrors);
+  return r;
+}
+
+AnalysisResult invalidTemplate() {
+  AnalysisResult r =
+      invalidSpec("spec.strategy.canary.steps[1].analysis.templates[0]", "http-slo",
+                  "AnalysisTemplate shop/http-slo spec.metrics[0]: canary-up: unknown variable "
+                  "{{podName}}");
   r.status.phase = api::AnalysisPhase::kError;
   r.status.stepIndex = 1;
   r.status.message = r.reason;
@@ -66,13 +65,8 @@ AnalysisResult invalidTemplate() {
 
 // At the inline analysis step (index 1) of web:2, the analysis Running; actions cleared.
 void atAnalysisStep(World& w) {
-  w.useAnalysis = true;
-  Spec spec{.steps = kStepAnalysisSteps};
-  w.healthyAt(spec);
-  auto now = std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-  w.analysis.script = {runningUntil(now + 20s)};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, {.steps = kStepAnalysisSteps},
+                        [](api::Time now) { return runningUntil(now + 20s); });
   w.settle();
   ASSERT_EQ(w.status().currentStepIndex, 1);
   w.writer.reset();
@@ -124,8 +118,7 @@ TEST(OutcomesTest, AnAnalysisInvalidSpecNamesTheTemplateAndMetricAndWritesNothin
   EXPECT_TRUE(w.writer.events.empty());
 
   // The template fixed: the analysis runs again and the condition clears.
-  auto now = std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-  w.analysis.script = {runningUntil(now + 20s)};
+  w.analysis.script = {runningUntil(nowOf(w) + 20s)};
   w.reconcile();
   EXPECT_EQ(condition(w.status(), "InvalidSpec").status, "False");
   EXPECT_EQ(w.status().phase, api::RolloutPhase::kProgressing);
@@ -134,24 +127,11 @@ TEST(OutcomesTest, AnAnalysisInvalidSpecNamesTheTemplateAndMetricAndWritesNothin
 
 TEST(OutcomesTest, ABackgroundAnalysisInvalidSpecStopsTheSteps) {
   World w;
-  w.useAnalysis = true;
-  Spec spec{.extraCanary = R"("analysis":{"templates":[{"name":"missing"}]},)"};
-  w.healthyAt(spec);
-  AnalysisResult invalid;
-  invalid.outcome = AnalysisOutcome::kInvalidSpec;
-  invalid.specErrors.push_back(api::invalidStringError(
-      api::FieldPath("spec")
-          .child("strategy")
-          .child("canary")
-          .child("analysis")
-          .child("templates")
-          .index(0)
-          .child("name"),
-      "missing", "AnalysisTemplate \"missing\" not found in namespace shop"));
-  invalid.reason = "InvalidSpec: " + api::joinErrors(invalid.specErrors);
-  w.analysis.script = {invalid};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(
+      w, {.extraCanary = R"("analysis":{"templates":[{"name":"missing"}]},)"}, [](api::Time) {
+        return invalidSpec("spec.strategy.canary.analysis.templates[0].name", "missing",
+                           "AnalysisTemplate \"missing\" not found in namespace shop");
+      });
   Result r = w.settle();
   EXPECT_EQ(r.error, Result::Error::kTerminal);
   EXPECT_FALSE(r.requeueAfter);
@@ -199,8 +179,7 @@ std::vector<RecordedEvent> warnings(const World& w) {
 TEST(OutcomesTest, OneWarningEventPerMeasurementThatDidNotPass) {
   World w;
   atAnalysisStep(w);
-  auto now = std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-  w.analysis.script = {withMeasurements(runningUntil(now + 40s))};
+  w.analysis.script = {withMeasurements(runningUntil(nowOf(w) + 40s))};
   w.clock.step(20s);
   Result r = w.reconcile();
   EXPECT_EQ(r.error, Result::Error::kNone);
@@ -220,16 +199,13 @@ TEST(OutcomesTest, OneWarningEventPerMeasurementThatDidNotPass) {
 
 TEST(OutcomesTest, BackgroundMeasurementEventsSaySo) {
   World w;
-  w.useAnalysis = true;
-  Spec spec{.extraCanary = R"("analysis":{"templates":[{"name":"http-slo"}]},)"};
-  w.healthyAt(spec);
-  auto now = std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-  AnalysisResult r = withMeasurements(runningUntil(now + 60s));
-  r.status.stepIndex.reset();
-  r.taken.resize(2);  // one passed, one failed
-  w.analysis.script = {r};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, {.extraCanary = R"("analysis":{"templates":[{"name":"http-slo"}]},)"},
+                        [](api::Time now) {
+                          AnalysisResult r = withMeasurements(runningUntil(now + 60s));
+                          r.status.stepIndex.reset();
+                          r.taken.resize(2);  // one passed, one failed
+                          return r;
+                        });
   w.reconcile();
   auto got = warnings(w);
   ASSERT_EQ(got.size(), 1u);
@@ -240,8 +216,7 @@ TEST(OutcomesTest, BackgroundMeasurementEventsSaySo) {
 TEST(OutcomesTest, MeasurementEventsAreRecordedOnlyWhenTheStatusWriteSucceeds) {
   World w;
   atAnalysisStep(w);
-  auto now = std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-  w.analysis.script = {withMeasurements(runningUntil(now + 40s))};
+  w.analysis.script = {withMeasurements(runningUntil(nowOf(w) + 40s))};
   w.clock.step(20s);
   w.writer.failNext("update-status", "rollouts",
                     WriteError{WriteError::Kind::kConflict, "the object has been modified"});

@@ -7,7 +7,7 @@
 
 #include <functional>
 
-#include "world.h"
+#include "scenario_util.h"
 
 namespace canaryd::controller::testing {
 namespace {
@@ -28,10 +28,7 @@ constexpr const char* kBackground =
     R"("metrics":[{"name":"errors","template":"error-rate","max":0.05},)"
     R"({"name":"p95","template":"latency-p95","max":0.5}]},)";
 constexpr const char* kOneStep = R"([{"setWeight":50}])";
-
-api::Time nowOf(const World& w) {
-  return std::chrono::floor<std::chrono::seconds>(w.clock.wallNow());
-}
+const Spec kBackgroundSpec{.steps = kOneStep, .extraCanary = kBackground};
 
 api::Measurement measurement(api::AnalysisPhase phase, std::optional<double> value,
                              std::string message, api::Time at) {
@@ -88,13 +85,7 @@ class PromotionHoldTest : public ::testing::TestWithParam<HoldCase> {};
 TEST_P(PromotionHoldTest, AtTheEndOfTheSteps) {
   const HoldCase& c = GetParam();
   World w;
-  w.useAnalysis = true;
-  Spec spec{.steps = kOneStep, .extraCanary = kBackground};
-  w.healthyAt(spec);
-  const api::Time t = nowOf(w);
-  w.analysis.script = {c.result(t)};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, kBackgroundSpec, c.result);
   Result r = w.settle();
   const auto& s = w.status();
   if (c.promoted) {
@@ -192,16 +183,14 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(PromotionTest, AHeldPromotionHappensOnceTheNextMeasurementPasses) {
   World w;
-  w.useAnalysis = true;
-  Spec spec{.steps = kOneStep, .extraCanary = kBackground};
-  w.healthyAt(spec);
-  const api::Time t = nowOf(w);
-  auto failedAt = measurement(api::AnalysisPhase::kFailed, 0.07, "errors 0.07 > max 0.05", t);
-  w.analysis.script = {running({metric("errors", {failedAt}), metric("p95", {})}, t + 20s)};
-  w.analysis.script.front().status.metrics[1] =
-      metric("p95", {measurement(kOk, 0.2, "p95 0.2", t)});
-  spec.image = "web:2";
-  w.apply(spec);
+  auto failedAt = [](api::Time at) {
+    return measurement(api::AnalysisPhase::kFailed, 0.07, "errors 0.07 > max 0.05", at);
+  };
+  const api::Time t = applyWeb2WithAnalysis(w, kBackgroundSpec, [&](api::Time now) {
+    return running(
+        {metric("errors", {failedAt(now)}), metric("p95", {measurement(kOk, 0.2, "p95 0.2", now)})},
+        now + 20s);
+  });
   w.settle();
   ASSERT_EQ(w.status().stableRS, H1);
 
@@ -209,7 +198,7 @@ TEST(PromotionTest, AHeldPromotionHappensOnceTheNextMeasurementPasses) {
   w.clock.step(20s);
   const api::Time t2 = nowOf(w);
   w.analysis.script = {running(
-      {metric("errors", {failedAt, measurement(kOk, 0.01, "errors 0.01", t2)}),
+      {metric("errors", {failedAt(t), measurement(kOk, 0.01, "errors 0.01", t2)}),
        metric("p95", {measurement(kOk, 0.2, "p95 0.2", t), measurement(kOk, 0.2, "p95", t2)})},
       t2 + 20s)};
   w.writer.reset();
@@ -221,20 +210,17 @@ TEST(PromotionTest, AHeldPromotionHappensOnceTheNextMeasurementPasses) {
 
 TEST(PromotionTest, StepsEndingBeforeTheStartingStepAreMeasuredBeforePromotion) {
   World w;
-  w.useAnalysis = true;
   // From step 1, which completes in the reconcile that completes step 0 (the canary's one
   // pod is enough for both): background analysis first runs at the end of the steps.
   std::string background = kBackground;
   background.replace(background.find("\"startingStep\":0"), 16, "\"startingStep\":1");
   Spec spec{.steps = R"([{"setWeight":25},{"setWeight":25}])", .extraCanary = background};
-  w.healthyAt(spec);
-  const api::Time t = nowOf(w);
-  w.analysis.script = {
-      running({metric("errors", {measurement(api::AnalysisPhase::kFailed, 0.09, "errors 0.09", t)}),
-               metric("p95", {measurement(kOk, 0.2, "p95 0.2", t)})},
-              t + 20s)};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, spec, [](api::Time t) {
+    return running(
+        {metric("errors", {measurement(api::AnalysisPhase::kFailed, 0.09, "errors 0.09", t)}),
+         metric("p95", {measurement(kOk, 0.2, "p95 0.2", t)})},
+        t + 20s);
+  });
   w.reconcile();  // step 0: the canary is created, before startingStep
   EXPECT_THAT(w.writer.actions,
               Not(Contains(Action{"analysis-run", "analysis", "background", ""})));
@@ -247,18 +233,15 @@ TEST(PromotionTest, StepsEndingBeforeTheStartingStepAreMeasuredBeforePromotion) 
 
 TEST(PromotionTest, AnAnalysisAbortAtTheEndOfTheStepsIsNotAPromotion) {
   World w;
-  w.useAnalysis = true;
-  Spec spec{.steps = kOneStep, .extraCanary = kBackground};
-  w.healthyAt(spec);
+  applyWeb2WithAnalysis(w, kBackgroundSpec, [](api::Time t) {
+    return running({metric("errors", {}), metric("p95", {})}, t + 20s);
+  });
+  w.settle();
+  ASSERT_EQ(w.status().currentStepIndex, 1);
   AnalysisResult failed;
   failed.outcome = AnalysisOutcome::kFailed;
   failed.reason = "errors: 4 failed measurements (failureLimit 3)";
   failed.status.phase = api::AnalysisPhase::kFailed;
-  w.analysis.script = {running({metric("errors", {}), metric("p95", {})}, nowOf(w) + 20s)};
-  spec.image = "web:2";
-  w.apply(spec);
-  w.settle();
-  ASSERT_EQ(w.status().currentStepIndex, 1);
   w.analysis.script = {failed};
   w.clock.step(20s);
   w.settle();
@@ -319,19 +302,17 @@ TEST(PromotionTest, PromoteFullWithThePauseConditionsClearedIsOneFullPromotion) 
 
 TEST(PromotionTest, PromoteFullLeavesAnInconclusiveAnalysisPause) {
   World w;
-  w.useAnalysis = true;
   Spec spec{.steps = R"([{"setWeight":25},{"analysis":{"count":2,"interval":"20s",)"
                      R"("prometheus":{"address":"http://prom:9090"},)"
                      R"("metrics":[{"name":"errors","template":"error-rate","max":0.01}]}},)"
                      R"({"setWeight":50},{"pause":{}}])"};
-  w.healthyAt(spec);
-  AnalysisResult inconclusive;
-  inconclusive.outcome = AnalysisOutcome::kInconclusive;
-  inconclusive.reason = "errors: no data: is the canary receiving traffic?";
-  inconclusive.status.phase = api::AnalysisPhase::kInconclusive;
-  w.analysis.script = {inconclusive};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, spec, [](api::Time) {
+    AnalysisResult inconclusive;
+    inconclusive.outcome = AnalysisOutcome::kInconclusive;
+    inconclusive.reason = "errors: no data: is the canary receiving traffic?";
+    inconclusive.status.phase = api::AnalysisPhase::kInconclusive;
+    return inconclusive;
+  });
   w.settle();
   ASSERT_EQ(w.status().phase, api::RolloutPhase::kPaused);
   ASSERT_EQ(w.status().pauseConditions.at(0).reason, "Inconclusive");
@@ -348,16 +329,12 @@ TEST(PromotionTest, PromoteFullLeavesAnInconclusiveAnalysisPause) {
 
 TEST(PromotionTest, PromoteFullSkipsTheBackgroundAnalysisHold) {
   World w;
-  w.useAnalysis = true;
-  Spec spec{.steps = kOneStep, .extraCanary = kBackground};
-  w.healthyAt(spec);
-  const api::Time t = nowOf(w);
-  w.analysis.script = {
-      running({metric("errors", {measurement(api::AnalysisPhase::kFailed, 0.07, "errors 0.07", t)}),
-               metric("p95", {measurement(kOk, 0.2, "p95 0.2", t)})},
-              t + 20s)};
-  spec.image = "web:2";
-  w.apply(spec);
+  applyWeb2WithAnalysis(w, kBackgroundSpec, [](api::Time t) {
+    return running(
+        {metric("errors", {measurement(api::AnalysisPhase::kFailed, 0.07, "errors 0.07", t)}),
+         metric("p95", {measurement(kOk, 0.2, "p95 0.2", t)})},
+        t + 20s);
+  });
   w.settle();
   ASSERT_EQ(w.status().stableRS, H1);
   w.writer.reset();

@@ -16,14 +16,9 @@
 #   invalid-spec     a missing AnalysisTemplate, then one with an unknown query variable:
 #                    InvalidSpec naming them, never a promotion; fixed, the rollout goes on
 set -euo pipefail
-scenario=$1
-canaryd=$2
-emulator=$3
-src=$4
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+scenario_args "${@:1:4}"
 build=$5
-faults=0
-
-source "$src/tests/e2e/lib.sh"
 
 demo_app=""
 for candidate in "$build/hack/demo/demo-app" "$build/hack/demo/app/demo-app"; do

@@ -1,6 +1,6 @@
-# Shared helpers of the end-to-end scenarios (sourced by rollout_test.sh): start the
-# kube-emulator and canaryd binaries, drive them with the real kubectl, poll with
-# deadlines, and stop every process started at exit.
+# Shared helpers of the end-to-end scenarios (sourced by the tests/e2e scripts and other
+# scripts that drive the binaries): start the kube-emulator and canaryd binaries, drive
+# them with the real kubectl, poll with deadlines, and stop every process started at exit.
 
 work=$(mktemp -d)
 passed=0
@@ -24,6 +24,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# scenario_args <scenario> <canaryd> <kube-emulator> <source dir> [emulator flags...]: the
+# command line of the scenario scripts. Sets scenario, canaryd, emulator, src,
+# emulator_flags and faults (how many emulator flags: non-zero when the emulator injects
+# faults).
+scenario_args() {
+  scenario=$1 canaryd=$2 emulator=$3 src=$4
+  shift 4
+  emulator_flags=("$@")
+  faults=$#
+}
+
 ok() { passed=$((passed + 1)); echo "ok: $1"; }
 fail() {
   failed=$((failed + 1))
@@ -39,72 +50,81 @@ transient_kubectl_error() {
   grep -qE "injected fault|InternalError|Internal error|TooManyRequests|unable to handle the request|connection reset|EOF" <<<"$1"
 }
 
+# kubectl_retry <tries> <pause> <expect> <kubectl args...>: the retry loop of k and k_ok.
+# Runs kubectl against the emulator (its stdout in the caller's kout, its stderr in kerr)
+# at most <tries> times, <pause> seconds apart, until it succeeds with `expect` in its
+# output. With an `expect` any failure is retried; with "" only an injected fault. Returns
+# 0 on success, else non-zero.
+kubectl_retry() {
+  local tries=$1 pause=$2 expect=$3 i rc
+  # One file per shell, so that calls from concurrent subshells never share one.
+  local err="$work/kubectl-$BASHPID.err"
+  shift 3
+  for i in $(seq "$tries"); do
+    rc=0
+    kout=$(kubectl --kubeconfig "$work/kubeconfig" "$@" 2>"$err") || rc=$?
+    kerr=$(<"$err")
+    [ "$rc" -eq 0 ] && grep -qF -- "$expect" <<<"$kout"$'\n'"$kerr" && return 0
+    [ -n "$expect" ] || transient_kubectl_error "$kout$kerr" || return 1
+    sleep "$pause"
+  done
+  return 1
+}
+
 # kubectl against the emulator; its output (stderr too when it fails), never failing the
 # script. Retried while the failure is an injected fault.
 k() {
-  local out rc i
-  for i in $(seq 40); do
-    rc=0
-    out=$(kubectl --kubeconfig "$work/kubeconfig" "$@" 2>"$work/kubectl.err") || rc=$?
-    if [ "$rc" -eq 0 ]; then
-      echo "$out"
-      return 0
-    fi
-    out="$out$(cat "$work/kubectl.err")"
-    transient_kubectl_error "$out" || break
-    sleep 0.05
-  done
-  echo "$out"
+  local kout kerr
+  if kubectl_retry 40 0.05 "" "$@"; then echo "$kout"; else echo "$kout$kerr"; fi
 }
 # kubectl that must succeed: retried (with injected faults a request may fail), the
-# output checked for `expect`.
+# output (stdout, then stderr) checked for `expect`.
 k_ok() {
-  local expect=$1
+  local expect=$1 kout kerr rc=0
   shift
-  local out="" i
-  for i in $(seq 30); do
-    out=$(kubectl --kubeconfig "$work/kubeconfig" "$@" 2>&1) && grep -qF -- "$expect" <<<"$out" && {
-      echo "$out"
-      return 0
-    }
-    sleep 0.2
+  kubectl_retry 30 0.2 "$expect" "$@" || rc=$?
+  kout+=${kerr:+$'\n'$kerr}
+  [ "$rc" -eq 0 ] || fail "kubectl $*: expected [$expect], got: $kout"
+  echo "$kout"
+}
+
+# watch_until <seconds> <pause> <stop> <command...>: the loop of poll and holds. Re-runs
+# the command, its output (stderr too) in the caller's `out`, every <pause> seconds until
+# `<stop>` succeeds (returns 0) or the seconds run out (returns 1).
+watch_until() {
+  local deadline=$((SECONDS + $1)) pause=$2 stop=$3
+  shift 3
+  while [ $SECONDS -lt "$deadline" ]; do
+    out=$("$@" 2>&1 || true)
+    "$stop" && return 0
+    sleep "$pause"
   done
-  fail "kubectl $*: expected [$expect], got: $out"
+  return 1
 }
 
 # poll <description> <seconds> <expected> <command...>: re-runs the command until its
 # output equals the expected text.
 poll() {
-  local desc=$1 seconds=$2 expected=$3
+  local desc=$1 seconds=$2 expected=$3 out=""
   shift 3
-  local out="" deadline=$((SECONDS + seconds))
-  while [ $SECONDS -lt "$deadline" ]; do
-    out=$("$@" 2>&1 || true)
-    if [ "$out" = "$expected" ]; then
-      ok "$desc"
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "$desc: expected [$expected], last output [$out]"
+  watch_until "$seconds" 0.1 output_expected "$@" ||
+    fail "$desc: expected [$expected], last output [$out]"
+  ok "$desc"
 }
+output_expected() { [ "$out" = "$expected" ]; }
 
 # holds <description> <seconds> <expected> <command...>: the output stays equal to the
 # expected text for the whole time (something that must not happen, does not).
 holds() {
-  local desc=$1 seconds=$2 expected=$3
+  local desc=$1 seconds=$2 expected=$3 out=""
   shift 3
-  local out="" deadline=$((SECONDS + seconds))
-  while [ $SECONDS -lt "$deadline" ]; do
-    out=$("$@" 2>&1 || true)
-    # A failed kubectl (injected fault) says nothing about the state: skip it.
-    if [ "$out" != "$expected" ] && ! grep -q "rror" <<<"$out"; then
-      fail "$desc: expected [$expected] to hold, got [$out]"
-    fi
-    sleep 0.2
-  done
+  if watch_until "$seconds" 0.2 output_changed "$@"; then
+    fail "$desc: expected [$expected] to hold, got [$out]"
+  fi
   ok "$desc"
 }
+# A failed kubectl (injected fault) says nothing about the state: not a change.
+output_changed() { [ "$out" != "$expected" ] && ! grep -q "rror" <<<"$out"; }
 
 start_emulator() {
   "$emulator" --port 0 --kubeconfig-out "$work/kubeconfig" --ready-delay-ms 100 "$@" \

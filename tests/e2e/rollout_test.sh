@@ -6,15 +6,8 @@
 # restart, handover, bad-input.
 # Extra emulator flags inject faults (--drop-watches-every-seconds 2 --error-fraction 0.05).
 set -euo pipefail
-scenario=$1
-canaryd=$2
-emulator=$3
-src=$4
-shift 4
-emulator_flags=("$@")
-faults=$#
-
-source "$src/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+scenario_args "$@"
 
 start_emulator "${emulator_flags[@]}"
 

@@ -15,15 +15,8 @@
 #   gateway-invalid  an HTTPRoute with no backendRef to stableService, a missing HTTPRoute
 #                    created later: the Rollout settles by itself
 set -euo pipefail
-scenario=$1
-canaryd=$2
-emulator=$3
-src=$4
-shift 4
-emulator_flags=("$@")
-faults=$#
-
-source "$src/tests/e2e/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+scenario_args "$@"
 # An InvalidSpec caused by an Ingress or HTTPRoute (which canaryd does not watch) is looked
 # at again after this delay: short here, so that fixing the object settles the Rollout soon.
 export CANARYD_INVALID_SPEC_REQUEUE=2s
