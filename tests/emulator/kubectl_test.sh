@@ -31,7 +31,7 @@ expect_not() {
 poll() {
   local desc=$1 needle=$2
   shift 2
-  local out="" deadline=$((SECONDS + 20))
+  local out="" deadline=$((SECONDS + 60))
   while [ $SECONDS -lt $deadline ]; do
     out=$("$@" 2>&1 || true)
     if grep -qF -- "$needle" <<<"$out"; then ok "$desc"; return; fi
@@ -45,10 +45,16 @@ k() { kubectl --kubeconfig "$work/kubeconfig" "$@" 2>&1 || true; }
 
 "$emulator" --port 0 --kubeconfig-out "$work/kubeconfig" --ready-delay-ms 200 >"$work/stdout" 2>"$work/stderr" &
 pid=$!
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$work/stdout" 2>/dev/null && break
-  sleep 0.1
-done
+# started <stdout file>: waits (60 s at most, a loaded machine under sanitizers is slow) for
+# the emulator's first line.
+started() {
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ]; do
+    grep -q '^listening on ' "$1" 2>/dev/null && return
+    sleep 0.1
+  done
+}
+started "$work/stdout"
 expect "emulator prints its address" "listening on http://127.0.0.1:" "$(head -1 "$work/stdout")"
 
 out=$(k version)
@@ -57,7 +63,7 @@ expect "version" "Server Version: v1.32" "$out"
 out=$(k apply -f "$src/crds/")
 expect "apply crds: rollouts" "customresourcedefinition.apiextensions.k8s.io/rollouts.canaryd.io created" "$out"
 expect "apply crds: analysistemplates" "customresourcedefinition.apiextensions.k8s.io/analysistemplates.canaryd.io created" "$out"
-out=$(k wait --for=condition=Established crd/rollouts.canaryd.io --timeout=20s)
+out=$(k wait --for=condition=Established crd/rollouts.canaryd.io --timeout=60s)
 expect "wait for CRD Established" "customresourcedefinition.apiextensions.k8s.io/rollouts.canaryd.io condition met" "$out"
 
 out=$(k api-resources)
@@ -172,7 +178,7 @@ spec:
         image: busybox:1.36
 YAML
 expect "apply deployment" "deployment.apps/web created" "$(k apply -f "$work/web.yaml")"
-out=$(k wait --for=condition=Available deployment/web --timeout=20s)
+out=$(k wait --for=condition=Available deployment/web --timeout=60s)
 expect "wait --for=condition=Available" "deployment.apps/web condition met" "$out"
 out=$(k get deployment web)
 expect "deployment printer columns" "READY   UP-TO-DATE   AVAILABLE" "$out"
@@ -230,10 +236,7 @@ expect_not "emulator stderr has no sanitizer report" "Sanitizer" "$(cat "$work/s
 # --tls: HTTPS with the generated CA and a bearer token, both in the kubeconfig.
 "$emulator" --port 0 --tls --kubeconfig-out "$work/tls-kubeconfig" >"$work/tls-stdout" 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$work/tls-stdout" 2>/dev/null && break
-  sleep 0.1
-done
+started "$work/tls-stdout"
 expect "--tls serves https" "listening on https://127.0.0.1:" "$(head -1 "$work/tls-stdout")"
 expect "kubectl over TLS with the token" "namespace/default" \
   "$(kubectl --kubeconfig "$work/tls-kubeconfig" get namespaces -o name 2>&1)"

@@ -278,9 +278,11 @@ TEST_F(EmulatorTest, RevisionHistoryLimitDeletesDrainedReplicaSets) {
                       R"("}]}}}})",
                   "application/strategic-merge-patch+json");
     ASSERT_EQ(p.status, 200u) << p.body;
+    // The status of this generation, not the previous one's (which reads the same).
     ASSERT_TRUE(eventually([&] {
       auto d = get(port_, std::string(kDeployments) + "/web").json();
-      return num(d, "status.updatedReplicas") == 1 && num(d, "status.availableReplicas") == 1 &&
+      return num(d, "status.observedGeneration") == num(d, "metadata.generation") &&
+             num(d, "status.updatedReplicas") == 1 && num(d, "status.availableReplicas") == 1 &&
              num(d, "status.replicas") == 1;
     }));
   }
