@@ -7,6 +7,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <rapidjson/document.h>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -73,6 +74,18 @@ Request toRequest(const http::request<http::string_body>& req) {
   r.userAgent = std::string(req[http::field::user_agent]);
   r.body = req.body();
   return r;
+}
+
+// metadata.name of a JSON object, "" when the text is not one or has no name.
+std::string metadataName(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return "";
+  auto m = d.FindMember("metadata");
+  if (m == d.MemberEnd() || !m->value.IsObject()) return "";
+  auto n = m->value.FindMember("name");
+  if (n == m->value.MemberEnd() || !n->value.IsString()) return "";
+  return {n->value.GetString(), n->value.GetStringLength()};
 }
 
 // What kube-apiserver's audit log and metrics would record for a request: verb, API group,
@@ -381,6 +394,10 @@ struct Emulator::Impl {
     }
     Outcome out = api.handle(r);
     if (auto* res = std::get_if<Response>(&out)) {
+      // A create names its object in the body, not the path: the name stored (generateName
+      // resolved), or the one asked for when refused.
+      if (info.verb == "create" && info.name.empty())
+        info.name = metadataName(res->status < 300 ? res->body : r.body);
       faults.record(info, r.userAgent, res->status);
       co_await write(s, version, keepAlive, *res);
       co_return false;

@@ -71,18 +71,23 @@ TEST_F(EmulatorTest, RequestLogRecordsEachRequestAndFiltersByUserAgent) {
                 .status,
             404u);
   get(port_, kConfigMaps);  // another client
+  auto generated =
+      request(port_, call("POST", kConfigMaps, R"({"metadata":{"generateName":"gen-"}})"));
+  ASSERT_EQ(generated.status, 201u);
+  EXPECT_EQ(request(port_, call("POST", kConfigMaps, R"({"metadata":{"name":"logged"}})")).status,
+            409u);
 
   auto all = get(port_, "/_emulator/requests").json();
-  ASSERT_EQ(all["requests"].Size(), 3u);
+  ASSERT_EQ(all["requests"].Size(), 5u);
   auto mine = get(port_, "/_emulator/requests?userAgent=canaryd%2F").json();
-  ASSERT_EQ(mine["requests"].Size(), 2u);
+  ASSERT_EQ(mine["requests"].Size(), 4u);
   const auto& c = mine["requests"][0];
   EXPECT_EQ(str(c, "verb"), "create");
   EXPECT_EQ(str(c, "group"), "");
   EXPECT_EQ(str(c, "resource"), "configmaps");
   EXPECT_EQ(str(c, "subresource"), "");
   EXPECT_EQ(str(c, "namespace"), "default");
-  EXPECT_EQ(str(c, "name"), "");
+  EXPECT_EQ(str(c, "name"), "logged");  // from the body: a create's path has no name
   EXPECT_EQ(str(c, "userAgent"), "canaryd/0.1.0");
   EXPECT_EQ(num(c, "code"), 201);
   EXPECT_EQ(str(c, "time").size(), std::string("2026-01-02T03:04:05.123456Z").size());
@@ -94,6 +99,12 @@ TEST_F(EmulatorTest, RequestLogRecordsEachRequestAndFiltersByUserAgent) {
   EXPECT_EQ(str(p, "name"), "missing");
   EXPECT_EQ(num(p, "code"), 404);
   EXPECT_GE(num(p, "timeUnixMicros"), num(c, "timeUnixMicros"));
+  // generateName: the name the server chose; refused: the name asked for.
+  const std::string generatedName = str(generated.json(), "metadata.name");
+  EXPECT_EQ(generatedName.rfind("gen-", 0), 0u) << generatedName;
+  EXPECT_EQ(str(mine["requests"][2], "name"), generatedName);
+  EXPECT_EQ(str(mine["requests"][3], "name"), "logged");
+  EXPECT_EQ(num(mine["requests"][3], "code"), 409);
 
   send(port_, "DELETE", "/_emulator/requests", "");
   EXPECT_EQ(get(port_, "/_emulator/requests").json()["requests"].Size(), 0u);
