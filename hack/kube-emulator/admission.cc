@@ -8,10 +8,10 @@
 #include <functional>
 #include <set>
 
-#include "kube/base64.h"
 #include "api/json.h"
 #include "api_server.h"
 #include "controller/pod_template_hash.h"
+#include "kube/base64.h"
 #include "schema.h"
 
 namespace canaryd::emulator {
@@ -114,7 +114,6 @@ std::string goStringMap(const Value* m) {
   }
   return s + "}";
 }
-
 
 void validateMeta(const ResourceType& type, const Value& obj, api::ErrorList& errs) {
   std::string name = metaString(obj, "name");
@@ -351,8 +350,8 @@ void ApiServer::loadClusterIps() {
     auto spec = svc->FindMember("spec");
     if (spec == svc->MemberEnd() || !spec->value.IsObject()) continue;
     auto ip = spec->value.FindMember("clusterIP");
-    if (ip != spec->value.MemberEnd() && ip->value.IsString() &&
-        ip->value.GetStringLength() > 0 && std::string_view(ip->value.GetString()) != "None")
+    if (ip != spec->value.MemberEnd() && ip->value.IsString() && ip->value.GetStringLength() > 0 &&
+        std::string_view(ip->value.GetString()) != "None")
       clusterIps_.insert(ip->value.GetString());
   }
   clusterIpsLoaded_ = true;

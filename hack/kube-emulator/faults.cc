@@ -43,9 +43,9 @@ std::string Faults::requestLogJson(const std::string& userAgentPrefix) const {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char stamp[96];
-    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
-                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                  tm.tm_sec, static_cast<long long>(r.timeMicros % 1'000'000));
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(r.timeMicros % 1'000'000));
     auto member = [&w](const char* key, const std::string& value) {
       w.Key(key);
       w.String(value);
@@ -54,10 +54,12 @@ std::string Faults::requestLogJson(const std::string& userAgentPrefix) const {
     member("time", stamp);
     w.Key("timeUnixMicros");
     w.Int64(r.timeMicros);
-    for (auto [key, value] : {std::pair{"verb", &r.info.verb}, {"group", &r.info.group},
+    for (auto [key, value] : {std::pair{"verb", &r.info.verb},
+                              {"group", &r.info.group},
                               {"resource", &r.info.resource},
                               {"subresource", &r.info.subresource},
-                              {"namespace", &r.info.namespace_}, {"name", &r.info.name},
+                              {"namespace", &r.info.namespace_},
+                              {"name", &r.info.name},
                               {"userAgent", &r.userAgent}})
       member(key, *value);
     w.Key("code");

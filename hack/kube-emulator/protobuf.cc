@@ -1,10 +1,11 @@
-#include "kube/base64.h"
 #include "protobuf.h"
 
 #include <cstdint>
 #include <ctime>
 #include <functional>
 #include <optional>
+
+#include "kube/base64.h"
 
 namespace canaryd::emulator {
 
@@ -85,7 +86,6 @@ bool forEachField(std::string_view msg, const FieldFn& fn) {
 Value str(std::string_view s, Alloc& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
-
 
 // A map<string, string|bytes> entry: key = 1, value = 2.
 bool mapEntry(std::string_view msg, Value& target, bool valueIsBytes, Alloc& a) {

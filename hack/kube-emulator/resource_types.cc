@@ -91,8 +91,8 @@ ResourceTypes::ResourceTypes() {
         std::tuple{"rolebindings", "rolebinding", "RoleBinding", true}}) {
     add(builtin("rbac.authorization.k8s.io", res, sing, kind, namespaced, {}));
   }
-  auto pdb = builtin("policy", "poddisruptionbudgets", "poddisruptionbudget",
-                     "PodDisruptionBudget", true, {"pdb"});
+  auto pdb = builtin("policy", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
+                     true, {"pdb"});
   pdb.statusSubresource = true;
   add(pdb);
   auto crd =

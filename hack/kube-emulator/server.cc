@@ -1,5 +1,6 @@
-#include "kube/base64.h"
 #include "server.h"
+
+#include <rapidjson/document.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -7,11 +8,11 @@
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <rapidjson/document.h>
 #include <future>
 #include <iostream>
 #include <thread>
 
+#include "kube/base64.h"
 #include "tls.h"
 
 namespace canaryd::emulator {
@@ -153,7 +154,6 @@ RequestInfo classify(const Request& r) {
   info.name = std::move(name);
   return info;
 }
-
 
 struct WatchState {
   explicit WatchState(const net::any_io_executor& ex) : timer(ex) {}
@@ -574,7 +574,8 @@ std::string Emulator::kubeconfig() const {
   std::string s =
       "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-emulator\n  cluster:\n    server: " +
       url() + "\n";
-  if (impl_->ssl) s += "    certificate-authority-data: " + kube::base64Encode(impl_->tls.caCertPem) + "\n";
+  if (impl_->ssl)
+    s += "    certificate-authority-data: " + kube::base64Encode(impl_->tls.caCertPem) + "\n";
   s += "contexts:\n- name: kube-emulator\n  context:\n    cluster: kube-emulator\n    user: "
        "kube-emulator\n"
        "    namespace: default\ncurrent-context: kube-emulator\nusers:\n- name: kube-emulator\n  "

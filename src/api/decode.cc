@@ -120,8 +120,8 @@ class ObjectReader {
     if (!v->IsString()) return fail(key, *v, allowSeconds ? "string or integer" : "string");
     auto d = parseDuration(sv(*v));
     if (!d) {
-      errors_.push_back(invalidStringError(path_.child(key), sv(*v),
-                                           "must be a duration such as \"30s\", \"1m30s\" or \"2h\""));
+      errors_.push_back(invalidStringError(
+          path_.child(key), sv(*v), "must be a duration such as \"30s\", \"1m30s\" or \"2h\""));
       return false;
     }
     out = *d;
@@ -134,8 +134,8 @@ class ObjectReader {
     if (!v->IsString()) return fail(key, *v, "string");
     auto t = parseTime(sv(*v));
     if (!t) {
-      errors_.push_back(invalidStringError(path_.child(key), sv(*v),
-                                           "must be an RFC 3339 time such as \"2026-01-02T15:04:05Z\""));
+      errors_.push_back(invalidStringError(
+          path_.child(key), sv(*v), "must be an RFC 3339 time such as \"2026-01-02T15:04:05Z\""));
       return false;
     }
     out = *t;
@@ -239,8 +239,7 @@ void decodeSelector(const Value& v, const FieldPath& path, ErrorList& errors, bo
   });
 }
 
-void decodePodTemplate(const Value& v, const FieldPath& path, ErrorList& errors,
-                       PodTemplate& out) {
+void decodePodTemplate(const Value& v, const FieldPath& path, ErrorList& errors, PodTemplate& out) {
   rapidjson::Document copy = cloneDocument(v);
   sortKeys(copy);
   out.json = toJson(copy);
@@ -270,8 +269,8 @@ void decodeMetric(const Value& v, const FieldPath& path, ErrorList& errors, bool
     if (auto p = parseNoDataPolicy(noData)) {
       out.noData = *p;
     } else {
-      errors.push_back(notSupportedError(path.child("noData"), noData,
-                                         {"inconclusive", "fail", "pass"}));
+      errors.push_back(
+          notSupportedError(path.child("noData"), noData, {"inconclusive", "fail", "pass"}));
     }
   }
 }
@@ -348,8 +347,7 @@ void decodeHeaderRoute(const Value& v, const FieldPath& path, ErrorList& errors,
       if (h.str("exact", s)) ++kinds, hm.headerValue = {StringMatch::Kind::kExact, s};
       if (h.str("prefix", s)) ++kinds, hm.headerValue = {StringMatch::Kind::kPrefix, s};
       if (h.str("regex", s)) ++kinds, hm.headerValue = {StringMatch::Kind::kRegex, s};
-      if (kinds == 0)
-        errors.push_back(requiredError(hp, "must set one of exact, prefix, regex"));
+      if (kinds == 0) errors.push_back(requiredError(hp, "must set one of exact, prefix, regex"));
       if (kinds > 1)
         errors.push_back(forbiddenError(hp, "may not set more than one of exact, prefix, regex"));
     });
@@ -523,9 +521,9 @@ void readAnalysisPhase(ObjectReader& r, std::string_view key, AnalysisPhase& out
   if (auto p = parseAnalysisPhase(s)) {
     out = *p;
   } else {
-    r.errors().push_back(notSupportedError(
-        r.path().child(key), s,
-        {"Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"}));
+    r.errors().push_back(
+        notSupportedError(r.path().child(key), s,
+                          {"Pending", "Running", "Successful", "Failed", "Error", "Inconclusive"}));
   }
 }
 

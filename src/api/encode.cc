@@ -120,7 +120,8 @@ void writeAnalysis(ObjectWriter& w, const AnalysisSpec& a, bool inStep) {
   w.i64("failureLimit", a.failureLimit);
   w.i64("consecutiveErrorLimit", a.consecutiveErrorLimit);
   w.i64("inconclusiveLimit", a.inconclusiveLimit);
-  if (a.prometheus) w.object("prometheus", [&](ObjectWriter& p) { writePrometheus(p, *a.prometheus); });
+  if (a.prometheus)
+    w.object("prometheus", [&](ObjectWriter& p) { writePrometheus(p, *a.prometheus); });
   w.array("metrics", a.metrics, writeMetric);
   w.array("templates", a.templates,
           [](ObjectWriter& t, const TemplateRef& ref) { t.str("name", ref.name); });

@@ -1,7 +1,5 @@
 #include "api/json.h"
 
-#include "api/field_error.h"
-
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -9,11 +7,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+
+#include "api/field_error.h"
 
 namespace canaryd::api {
 namespace {
@@ -37,10 +37,10 @@ bool isNullScalar(const std::string& s) {
 }
 
 std::optional<bool> boolScalar(const std::string& s) {
-  static const char* kTrue[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                "on", "On", "ON"};
-  static const char* kFalse[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                 "off", "Off", "OFF"};
+  static const char* kTrue[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                "True", "TRUE", "on",  "On",  "ON"};
+  static const char* kFalse[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                 "False", "FALSE", "off", "Off", "OFF"};
   for (auto* t : kTrue)
     if (s == t) return true;
   for (auto* f : kFalse)
@@ -81,8 +81,7 @@ std::optional<long long> intScalar(std::string s) {
 }
 
 std::optional<double> floatScalar(const std::string& s) {
-  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" ||
-      s == "+.INF")
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf" || s == "+.Inf" || s == "+.INF")
     return HUGE_VAL;
   if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -HUGE_VAL;
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return NAN;
@@ -127,8 +126,10 @@ bool yamlNestingTooDeep(std::string_view text) {
     }
     if (comment) continue;
     if (quote) {
-      if (c == '\\' && quote == '"') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\' && quote == '"')
+        ++i;
+      else if (c == quote)
+        quote = 0;
       continue;
     }
     if (lineStart && (c == ' ' || c == '\t')) continue;
@@ -139,15 +140,23 @@ bool yamlNestingTooDeep(std::string_view text) {
     }
     lineStart = false;
     switch (c) {
-      case '#': comment = (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t'); break;
-      case '"': case '\'': quote = c; break;
-      case '[': case '{':
+      case '#':
+        comment = (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t');
+        break;
+      case '"':
+      case '\'':
+        quote = c;
+        break;
+      case '[':
+      case '{':
         if (++flow > kMaxYamlNesting) return true;
         break;
-      case ']': case '}':
+      case ']':
+      case '}':
         if (flow > 0) --flow;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return false;
@@ -180,8 +189,8 @@ void convertScalar(const YAML::Node& node, rapidjson::Value& out,
       return;
     }
     if (auto f = floatScalar(s)) {
-      if (!std::isfinite(*f)) throw YamlError{"non-finite number " + s + " has no JSON form",
-                                              node.Mark()};
+      if (!std::isfinite(*f))
+        throw YamlError{"non-finite number " + s + " has no JSON form", node.Mark()};
       out.SetDouble(*f);
       return;
     }
@@ -229,8 +238,7 @@ void convertNode(const YAML::Node& node, rapidjson::Value& out,
     case YAML::NodeType::Map:
       out.SetObject();
       for (const auto& kv : node) {
-        if (!kv.first.IsScalar())
-          throw YamlError{"mapping keys must be scalars", kv.first.Mark()};
+        if (!kv.first.IsScalar()) throw YamlError{"mapping keys must be scalars", kv.first.Mark()};
         const std::string& key = kv.first.Scalar();
         if (out.HasMember(key.c_str()))
           throw YamlError{"mapping key \"" + key + "\" already defined", kv.first.Mark()};
@@ -290,8 +298,7 @@ ParseResult<std::vector<rapidjson::Document>> parseYamlDocuments(std::string_vie
                         static_cast<size_t>(e.mark.column + 1)};
     } catch (const YAML::Exception& e) {
       if (e.mark.is_null()) return ParseError{e.msg};
-      return ParseError{e.msg, startLine + e.mark.line + 1,
-                        static_cast<size_t>(e.mark.column + 1)};
+      return ParseError{e.msg, startLine + e.mark.line + 1, static_cast<size_t>(e.mark.column + 1)};
     }
     return std::nullopt;
   };
@@ -334,8 +341,8 @@ ParseResult<std::vector<rapidjson::Document>> parseManifests(std::string_view te
       auto kind = doc.FindMember("kind");
       auto it = doc.FindMember("items");
       if (kind != doc.MemberEnd() && kind->value.IsString() &&
-          std::string_view(kind->value.GetString()).ends_with("List") &&
-          it != doc.MemberEnd() && it->value.IsArray())
+          std::string_view(kind->value.GetString()).ends_with("List") && it != doc.MemberEnd() &&
+          it->value.IsArray())
         items = &it->value;
     }
     if (!items) {

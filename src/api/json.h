@@ -4,8 +4,9 @@
 // Pure functions; the returned documents own their memory.
 #pragma once
 
-#include <boost/system/result.hpp>
 #include <rapidjson/document.h>
+
+#include <boost/system/result.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

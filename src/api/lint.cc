@@ -77,8 +77,8 @@ int runLint(const std::vector<std::string>& files, std::ostream& out, LintSummar
         ++summary.analysisTemplates;
         errors = checkAnalysisTemplate(doc).errors;
       } else {
-        errors.push_back(notSupportedError(FieldPath("kind"), kind,
-                                           {kAnalysisTemplateKind, kRolloutKind}));
+        errors.push_back(
+            notSupportedError(FieldPath("kind"), kind, {kAnalysisTemplateKind, kRolloutKind}));
       }
       if (errors.empty()) continue;
       ++summary.invalidObjects;

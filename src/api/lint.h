@@ -25,6 +25,7 @@ struct LintSummary {
 //   FILE: line L, column C: <syntax error>
 // and a one-line summary ends the output.
 // Returns the exit code: 0 all valid, 1 some object invalid, 2 some file unreadable.
-int runLint(const std::vector<std::string>& files, std::ostream& out, LintSummary* summary = nullptr);
+int runLint(const std::vector<std::string>& files, std::ostream& out,
+            LintSummary* summary = nullptr);
 
 }  // namespace canaryd::api

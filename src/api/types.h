@@ -87,8 +87,8 @@ enum class NoDataPolicy { kInconclusive, kFail, kPass };
 // One metric: a built-in template or a PromQL query, judged against min and/or max.
 struct Metric {
   std::string name;
-  std::string templateName;  // JSON: template; error-rate, success-rate, latency-p95, ...
-  std::string query;         // PromQL with {{variables}}; exclusive with templateName
+  std::string templateName;   // JSON: template; error-rate, success-rate, latency-p95, ...
+  std::string query;          // PromQL with {{variables}}; exclusive with templateName
   std::optional<double> min;  // a measurement below min fails
   std::optional<double> max;  // a measurement above max fails
   NoDataPolicy noData = NoDataPolicy::kInconclusive;
@@ -118,7 +118,7 @@ struct TemplateRef {
 // Analysis settings, shared by background analysis (spec.strategy.canary.analysis,
 // which uses startingStep) and inline analysis steps (which use count).
 struct AnalysisSpec {
-  int32_t startingStep = 0;  // background only: the first step index analysed
+  int32_t startingStep = 0;               // background only: the first step index analysed
   int32_t count = kDefaultAnalysisCount;  // inline step only: measurements to pass
   Duration interval = kDefaultAnalysisInterval;
   int32_t failureLimit = kDefaultFailureLimit;
@@ -180,8 +180,8 @@ struct SetCanaryScaleStep {
   bool operator==(const SetCanaryScaleStep&) const = default;
 };
 
-using Step = std::variant<SetWeightStep, PauseStep, AnalysisStep, SetHeaderRouteStep,
-                          SetCanaryScaleStep>;
+using Step =
+    std::variant<SetWeightStep, PauseStep, AnalysisStep, SetHeaderRouteStep, SetCanaryScaleStep>;
 
 // The JSON key of the step's kind: "setWeight", "pause", "analysis", "setHeaderRoute",
 // "setCanaryScale".
@@ -230,7 +230,7 @@ struct RolloutStrategy {
 
 struct RolloutSpec {
   int32_t replicas = kDefaultReplicas;
-  std::optional<LabelSelector> selector;  // required
+  std::optional<LabelSelector> selector;   // required
   std::optional<PodTemplate> podTemplate;  // JSON: template; required
   int32_t revisionHistoryLimit = kDefaultRevisionHistoryLimit;
   int32_t progressDeadlineSeconds = kDefaultProgressDeadlineSeconds;
@@ -367,7 +367,7 @@ inline constexpr std::string_view kBuiltinMetricTemplates[] = {"error-rate", "su
                                                                "latency-p95", "latency-p99"};
 // Variables a custom query may use as {{name}}.
 inline constexpr std::string_view kQueryVariables[] = {
-    "namespace",   "rollout",    "canaryService", "stableService",
+    "namespace",     "rollout",    "canaryService", "stableService",
     "canaryIngress", "canaryHash", "stableHash",    "interval"};
 
 }  // namespace canaryd::api

@@ -1,7 +1,6 @@
 #include "api/validate.h"
 
 #include <boost/url/parse.hpp>
-
 #include <optional>
 #include <regex>
 #include <set>
@@ -93,23 +92,37 @@ std::optional<std::string> regexSyntaxError(std::string_view re) {
       continue;
     }
     if (inClass) {
-      if (c == ']' && !(i > 0 && (re[i - 1] == '[' || (re[i - 1] == '^' && i > 1 && re[i - 2] == '['))))
+      if (c == ']' &&
+          !(i > 0 && (re[i - 1] == '[' || (re[i - 1] == '^' && i > 1 && re[i - 2] == '['))))
         inClass = false, canQuantify = true;
       continue;
     }
     switch (c) {
-      case '[': inClass = true; break;
-      case '(': ++depth; canQuantify = false; break;
+      case '[':
+        inClass = true;
+        break;
+      case '(':
+        ++depth;
+        canQuantify = false;
+        break;
       case ')':
         if (--depth < 0) return "unmatched )";
         canQuantify = true;
         break;
-      case '*': case '+': case '?':
-        if (!canQuantify && !(c == '?' && i > 0 && (re[i - 1] == '(' || re[i - 1] == '*' || re[i - 1] == '+' || re[i - 1] == '?')))
+      case '*':
+      case '+':
+      case '?':
+        if (!canQuantify &&
+            !(c == '?' && i > 0 &&
+              (re[i - 1] == '(' || re[i - 1] == '*' || re[i - 1] == '+' || re[i - 1] == '?')))
           return std::string("nothing to repeat before ") + c;
         break;
-      case '|': case '^': canQuantify = false; break;
-      default: canQuantify = true;
+      case '|':
+      case '^':
+        canQuantify = false;
+        break;
+      default:
+        canQuantify = true;
     }
   }
   if (inClass) return "missing ]";
@@ -132,9 +145,8 @@ void checkPositive(ErrorList& errors, const FieldPath& path, long long v) {
 
 void checkRange(ErrorList& errors, const FieldPath& path, long long v, long long lo, long long hi) {
   if (v < lo || v > hi)
-    errors.push_back(invalidError(path, v,
-                                  "must be between " + std::to_string(lo) + " and " +
-                                      std::to_string(hi)));
+    errors.push_back(invalidError(
+        path, v, "must be between " + std::to_string(lo) + " and " + std::to_string(hi)));
 }
 
 void checkPositiveDuration(ErrorList& errors, const FieldPath& path, Duration d) {
@@ -218,8 +230,9 @@ void validateSelector(ErrorList& errors, const FieldPath& path, const LabelSelec
                                        "must be specified when `operator` is 'In' or 'NotIn'"));
     } else if (req.operator_ == "Exists" || req.operator_ == "DoesNotExist") {
       if (!req.values.empty())
-        errors.push_back(forbiddenError(
-            p.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+        errors.push_back(
+            forbiddenError(p.child("values"),
+                           "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
     } else {
       errors.push_back(notSupportedError(p.child("operator"), req.operator_,
                                          {"DoesNotExist", "Exists", "In", "NotIn"}));
@@ -243,8 +256,8 @@ void validatePodTemplate(ErrorList& errors, const FieldPath& path, const PodTemp
   if (containers == spec->value.MemberEnd() || !containers->value.IsArray() ||
       containers->value.Empty()) {
     if (containers != spec->value.MemberEnd() && !containers->value.IsArray())
-      errors.push_back(invalidError(cPath, renderValue(containers->value),
-                                    "must be of type array"));
+      errors.push_back(
+          invalidError(cPath, renderValue(containers->value), "must be of type array"));
     else
       errors.push_back(requiredError(cPath));
     return;
@@ -312,10 +325,10 @@ void validateMetric(ErrorList& errors, const FieldPath& path, const Metric& m) {
     bool known = false;
     for (auto t : kBuiltinMetricTemplates) known = known || t == m.templateName;
     if (!known)
-      errors.push_back(notSupportedError(
-          path.child("template"), m.templateName,
-          std::vector<std::string_view>(std::begin(kBuiltinMetricTemplates),
-                                        std::end(kBuiltinMetricTemplates))));
+      errors.push_back(
+          notSupportedError(path.child("template"), m.templateName,
+                            std::vector<std::string_view>(std::begin(kBuiltinMetricTemplates),
+                                                          std::end(kBuiltinMetricTemplates))));
   }
   if (!m.query.empty()) validateQueryVariables(errors, path.child("query"), m.query);
   if (!m.min && !m.max) errors.push_back(requiredError(path, "must set min or max (or both)"));
@@ -327,9 +340,9 @@ void validateMetric(ErrorList& errors, const FieldPath& path, const Metric& m) {
   for (auto [key, bound] : {std::pair{"min", m.min}, std::pair{"max", m.max}}) {
     if (!bound) continue;
     if (ratio && (*bound < 0 || *bound > 1))
-      errors.push_back(invalidError(path.child(key), formatNumber(*bound),
-                                    "must be between 0 and 1: " + m.templateName +
-                                        " is a ratio (0.01 is 1%)"));
+      errors.push_back(
+          invalidError(path.child(key), formatNumber(*bound),
+                       "must be between 0 and 1: " + m.templateName + " is a ratio (0.01 is 1%)"));
     if (latency && *bound < 0)
       errors.push_back(invalidError(path.child(key), formatNumber(*bound),
                                     "must be greater than or equal to 0 (seconds)"));
@@ -352,8 +365,8 @@ void validatePrometheus(ErrorList& errors, const FieldPath& path, const Promethe
   checkPositiveDuration(errors, path.child("timeout"), p.timeout);
   for (const auto& [k, v] : p.headers)
     if (!isHttpToken(k))
-      errors.push_back(invalidStringError(path.child("headers"), k,
-                                          "must be a valid HTTP header name"));
+      errors.push_back(
+          invalidStringError(path.child("headers"), k, "must be a valid HTTP header name"));
   if (p.authSecretRef) {
     FieldPath sp = path.child("authSecretRef").child("name");
     if (p.authSecretRef->name.empty())
@@ -373,18 +386,18 @@ void validateMetrics(ErrorList& errors, const FieldPath& path, const std::vector
   }
 }
 
-void validateAnalysis(ErrorList& errors, const FieldPath& path, const AnalysisSpec& a,
-                      bool inStep, size_t stepCount) {
+void validateAnalysis(ErrorList& errors, const FieldPath& path, const AnalysisSpec& a, bool inStep,
+                      size_t stepCount) {
   if (inStep) {
-    if (a.count < 1) errors.push_back(invalidError(path.child("count"), a.count,
-                                                   "must be greater than 0"));
+    if (a.count < 1)
+      errors.push_back(invalidError(path.child("count"), a.count, "must be greater than 0"));
   } else if (a.startingStep < 0 ||
              (stepCount > 0 && static_cast<size_t>(a.startingStep) >= stepCount) ||
              (stepCount == 0 && a.startingStep != 0)) {
     long long last = stepCount == 0 ? 0 : static_cast<long long>(stepCount) - 1;
-    errors.push_back(invalidError(path.child("startingStep"), a.startingStep,
-                                  "must be between 0 and " + std::to_string(last) +
-                                      " (an index into steps)"));
+    errors.push_back(
+        invalidError(path.child("startingStep"), a.startingStep,
+                     "must be between 0 and " + std::to_string(last) + " (an index into steps)"));
   }
   checkPositiveDuration(errors, path.child("interval"), a.interval);
   checkNonNegative(errors, path.child("failureLimit"), a.failureLimit);
@@ -410,7 +423,8 @@ void validateAnalysis(ErrorList& errors, const FieldPath& path, const AnalysisSp
 void validateTrafficRouting(ErrorList& errors, const FieldPath& path, const TrafficRouting& t) {
   if (!t.nginx && !t.gatewayAPI)
     errors.push_back(requiredError(path, "must set nginx or gatewayAPI"));
-  if (t.maxTrafficWeight) checkPositive(errors, path.child("maxTrafficWeight"), *t.maxTrafficWeight);
+  if (t.maxTrafficWeight)
+    checkPositive(errors, path.child("maxTrafficWeight"), *t.maxTrafficWeight);
   if (t.nginx) {
     FieldPath np = path.child("nginx");
     const auto& n = *t.nginx;
@@ -418,8 +432,8 @@ void validateTrafficRouting(ErrorList& errors, const FieldPath& path, const Traf
       errors.push_back(requiredError(np.child("stableIngress"),
                                      "one of stableIngress or stableIngresses is required"));
     if (!n.stableIngress.empty() && !n.stableIngresses.empty())
-      errors.push_back(forbiddenError(np.child("stableIngresses"),
-                                      "may not be set with stableIngress"));
+      errors.push_back(
+          forbiddenError(np.child("stableIngresses"), "may not be set with stableIngress"));
     if (!n.stableIngress.empty())
       addNameErrors(errors, np.child("stableIngress"), n.stableIngress,
                     isDns1123Subdomain(n.stableIngress));
@@ -433,8 +447,9 @@ void validateTrafficRouting(ErrorList& errors, const FieldPath& path, const Traf
     addNameErrors(errors, np.child("annotationPrefix"), n.annotationPrefix,
                   isDns1123Subdomain(n.annotationPrefix));
     static const std::set<std::string> kManaged = {
-        "canary", "canary-weight", "canary-weight-total", "canary-by-header",
-        "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie"};
+        "canary",           "canary-weight",          "canary-weight-total",
+        "canary-by-header", "canary-by-header-value", "canary-by-header-pattern",
+        "canary-by-cookie"};
     for (const auto& [k, v] : n.additionalIngressAnnotations) {
       FieldPath p = np.child("additionalIngressAnnotations").key(k);
       if (kManaged.count(k)) {
@@ -495,8 +510,8 @@ void validateHeaderRoute(ErrorList& errors, const FieldPath& path, const SetHead
     if (!nginx)
       errors.push_back(forbiddenError(path.child("cookie"), "cookie routes require nginx"));
     else if (!isHttpToken(s.cookie))
-      errors.push_back(invalidStringError(path.child("cookie"), s.cookie,
-                                          "must be a valid cookie name"));
+      errors.push_back(
+          invalidStringError(path.child("cookie"), s.cookie, "must be a valid cookie name"));
   }
 }
 
@@ -519,47 +534,45 @@ void validateStep(ErrorList& errors, const FieldPath& path, const Step& step,
     if (set == 0)
       errors.push_back(requiredError(sp, "must set one of replicas, weight, matchTrafficWeight"));
     if (set > 1)
-      errors.push_back(forbiddenError(
-          sp, "may not set more than one of replicas, weight, matchTrafficWeight"));
+      errors.push_back(
+          forbiddenError(sp, "may not set more than one of replicas, weight, matchTrafficWeight"));
     if (s->replicas) checkNonNegative(errors, sp.child("replicas"), *s->replicas);
     if (s->weight) checkRange(errors, sp.child("weight"), *s->weight, 0, 100);
   }
 }
 
 void validateCanary(ErrorList& errors, const FieldPath& path, const CanaryStrategy& c) {
-  for (auto [key, name] : {std::pair{"stableService", &c.stableService},
-                           std::pair{"canaryService", &c.canaryService}})
+  for (auto [key, name] :
+       {std::pair{"stableService", &c.stableService}, std::pair{"canaryService", &c.canaryService}})
     if (!name->empty()) addNameErrors(errors, path.child(key), *name, isDns1035Label(*name));
   if (c.trafficRouting) {
     if (c.stableService.empty())
-      errors.push_back(requiredError(path.child("stableService"),
-                                     "required when trafficRouting is set"));
+      errors.push_back(
+          requiredError(path.child("stableService"), "required when trafficRouting is set"));
     if (c.canaryService.empty())
-      errors.push_back(requiredError(path.child("canaryService"),
-                                     "required when trafficRouting is set"));
+      errors.push_back(
+          requiredError(path.child("canaryService"), "required when trafficRouting is set"));
   } else if (c.stableService.empty() != c.canaryService.empty()) {
     bool missingCanary = c.canaryService.empty();
-    errors.push_back(requiredError(path.child(missingCanary ? "canaryService" : "stableService"),
-                                   missingCanary ? "required with stableService"
-                                                 : "required with canaryService"));
+    errors.push_back(requiredError(
+        path.child(missingCanary ? "canaryService" : "stableService"),
+        missingCanary ? "required with stableService" : "required with canaryService"));
   }
   if (!c.stableService.empty() && c.stableService == c.canaryService)
     errors.push_back(invalidStringError(path.child("canaryService"), c.canaryService,
                                         "must differ from stableService"));
   checkNonNegative(errors, path.child("scaleDownDelaySeconds"), c.scaleDownDelaySeconds);
-  checkNonNegative(errors, path.child("abortScaleDownDelaySeconds"),
-                   c.abortScaleDownDelaySeconds);
+  checkNonNegative(errors, path.child("abortScaleDownDelaySeconds"), c.abortScaleDownDelaySeconds);
   int32_t maxWeight = kDefaultMaxTrafficWeight;
   if (c.trafficRouting) {
     validateTrafficRouting(errors, path.child("trafficRouting"), *c.trafficRouting);
     if (c.trafficRouting->maxTrafficWeight && *c.trafficRouting->maxTrafficWeight > 0)
       maxWeight = *c.trafficRouting->maxTrafficWeight;
   }
-  if (c.analysis) validateAnalysis(errors, path.child("analysis"), *c.analysis, false,
-                                   c.steps.size());
+  if (c.analysis)
+    validateAnalysis(errors, path.child("analysis"), *c.analysis, false, c.steps.size());
   for (size_t i = 0; i < c.steps.size(); ++i)
-    validateStep(errors, path.child("steps").index(i), c.steps[i], c, maxWeight,
-                 c.steps.size());
+    validateStep(errors, path.child("steps").index(i), c.steps[i], c, maxWeight, c.steps.size());
 }
 
 // True when `field` is `prefix` or lies under it (prefix.x, prefix[3]).
@@ -658,7 +671,8 @@ ErrorList validateRollout(const Rollout& r) {
     errors.push_back(requiredError(spec.child("template")));
   } else {
     validatePodTemplate(errors, spec.child("template"), *r.spec.podTemplate);
-    if (r.spec.selector && !(r.spec.selector->matchLabels.empty() && r.spec.selector->matchExpressions.empty()) &&
+    if (r.spec.selector &&
+        !(r.spec.selector->matchLabels.empty() && r.spec.selector->matchExpressions.empty()) &&
         !selectorMatches(*r.spec.selector, r.spec.podTemplate->labels))
       errors.push_back(invalidError(spec.child("template").child("metadata").child("labels"),
                                     goMapLiteral(r.spec.podTemplate->labels),
@@ -667,8 +681,8 @@ ErrorList validateRollout(const Rollout& r) {
   checkNonNegative(errors, spec.child("revisionHistoryLimit"), r.spec.revisionHistoryLimit);
   checkPositive(errors, spec.child("progressDeadlineSeconds"), r.spec.progressDeadlineSeconds);
   if (!r.spec.strategy.canary) {
-    errors.push_back(requiredError(spec.child("strategy").child("canary"),
-                                   "the canary strategy is required"));
+    errors.push_back(
+        requiredError(spec.child("strategy").child("canary"), "the canary strategy is required"));
   } else {
     validateCanary(errors, spec.child("strategy").child("canary"), *r.spec.strategy.canary);
   }

@@ -63,8 +63,7 @@ const GroupVersionResource kIngresses{"networking.k8s.io", "v1", "ingresses", tr
 const GroupVersionResource kHttpRoutes{"gateway.networking.k8s.io", "v1", "httproutes", true};
 const GroupVersionResource kLeases{"coordination.k8s.io", "v1", "leases", true};
 const GroupVersionResource kRollouts{"canaryd.io", "v1alpha1", "rollouts", true};
-const GroupVersionResource kAnalysisTemplates{"canaryd.io", "v1alpha1", "analysistemplates",
-                                              true};
+const GroupVersionResource kAnalysisTemplates{"canaryd.io", "v1alpha1", "analysistemplates", true};
 }  // namespace resources
 
 std::string_view patchContentType(PatchType type) {

@@ -149,9 +149,9 @@ struct DeleteOptions {
 
 // One page of a list.
 struct ListPage {
-  Object list;                        // the whole List document (kind ...List, items[])
-  std::string resourceVersion;        // metadata.resourceVersion
-  std::string continueToken;          // metadata.continue; "" on the last page
+  Object list;                  // the whole List document (kind ...List, items[])
+  std::string resourceVersion;  // metadata.resourceVersion
+  std::string continueToken;    // metadata.continue; "" on the last page
   std::optional<int64_t> remainingItemCount;
 
   // list->items (an empty array when absent).
@@ -201,9 +201,8 @@ class Client {
   // Opens a watch on the collection (GET ?watch=1 with options' selectors,
   // resourceVersion, allowWatchBookmarks and timeoutSeconds). The stream is read with
   // Watch::next() (kube/watch.h).
-  virtual Result<std::unique_ptr<Watch>> watch(const GroupVersionResource& gvr,
-                                                std::string_view ns,
-                                                const ListOptions& options) = 0;
+  virtual Result<std::unique_ptr<Watch>> watch(const GroupVersionResource& gvr, std::string_view ns,
+                                               const ListOptions& options) = 0;
 
   // Conveniences over the calls above.
   Result<Object> updateStatus(const GroupVersionResource& gvr, std::string_view ns,

@@ -4,19 +4,19 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <cmath>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
+#include <cmath>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -170,8 +170,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto fresh = std::make_shared<ssl::context>(ssl::context::tls_client);
     beast::error_code ec;
     fresh->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (config.insecure) {
       fresh->set_verify_mode(ssl::verify_none);
     } else {
@@ -472,8 +471,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::chrono::steady_clock::duration backoff(int retry) {
     auto base = std::chrono::duration<double, std::milli>(options.retryBaseDelay);
     double factor = std::pow(2.0, std::min(retry, 20));
-    auto d = std::min(base * factor,
-                      std::chrono::duration<double, std::milli>(options.retryMaxDelay));
+    auto d =
+        std::min(base * factor, std::chrono::duration<double, std::milli>(options.retryMaxDelay));
     double jitter;
     {
       std::lock_guard lock(rngMu);
@@ -525,14 +524,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
             "Authorization", "Basic " + base64Encode(creds->username + ":" + creds->password));
       }
       auto start = std::chrono::steady_clock::now();
-      attemptReq.deadline =
-          start + (p.stream ? options.watchGrace : options.requestTimeout);
+      attemptReq.deadline = start + (p.stream ? options.watchGrace : options.requestTimeout);
       auto result = runSync(attempt(std::move(attemptReq)));
       if (!result) return clientError(kReasonCancelled, "client shut down");
       Attempt& a = *result;
       if (options.metrics) {
-        options.metrics(RequestMetric{info.verb, info.resource,
-                                      a.responded ? a.response.status : 0,
+        options.metrics(RequestMetric{info.verb, info.resource, a.responded ? a.response.status : 0,
                                       std::chrono::steady_clock::now() - start});
       }
       bool canRetry = retry < options.maxRetries;
@@ -557,8 +554,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       std::optional<int> retryAfter = parseRetryAfter(a.retryAfter);
       if (canRetry && status == 429) {
-        auto wait = retryAfter ? std::chrono::steady_clock::duration(std::chrono::seconds(*retryAfter))
-                               : backoff(retry);
+        auto wait = retryAfter
+                        ? std::chrono::steady_clock::duration(std::chrono::seconds(*retryAfter))
+                        : backoff(retry);
         spdlog::debug("kube client: {}: 429 Too Many Requests; retrying", what);
         if (!sleepFor(wait)) return clientError(kReasonCancelled, "client shut down");
         continue;
@@ -587,8 +585,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         }
       } else if (status >= 500 || status == 401 || status == 429) {
         // One line per failed call, with what was refused.
-        spdlog::warn("kube client: {} {} ({}): HTTP {}: {}", info.verb, info.resource, what,
-                     status, firstLine(a.response.body));
+        spdlog::warn("kube client: {} {} ({}): HTTP {}: {}", info.verb, info.resource, what, status,
+                     firstLine(a.response.body));
       }
       return std::move(a);
     }
@@ -626,16 +624,16 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Result<Object> objectResult(Attempt&& a, const CallInfo& info) {
     int status = a.response.status;
     if (status < 200 || status >= 300) {
-      return decodeApiError(status, a.response.contentType, a.response.body,
-                            a.retryAfter.empty() ? std::nullopt
-                                                 : std::optional<std::string_view>(a.retryAfter),
-                            info.request);
+      return decodeApiError(
+          status, a.response.contentType, a.response.body,
+          a.retryAfter.empty() ? std::nullopt : std::optional<std::string_view>(a.retryAfter),
+          info.request);
     }
     auto doc = std::make_shared<rapidjson::Document>();
     doc->Parse(a.response.body.data(), a.response.body.size());
     if (doc->HasParseError() || !doc->IsObject()) {
-      auto e = clientError(kReasonDecode, info.verb + " " + info.resource +
-                                              ": the response is not a JSON object");
+      auto e = clientError(kReasonDecode,
+                           info.verb + " " + info.resource + ": the response is not a JSON object");
       spdlog::warn("kube client: {}", e.message);
       return e;
     }
@@ -681,16 +679,16 @@ class HttpWatch final : public Watch {
       if (!r) return finish(clientError(kReasonCancelled, "client shut down"));
       if (!r->data.empty()) {
         if (!splitter_.feed(r->data)) {
-          return finish(clientError(kReasonDecode,
-                                    "watch of " + resource_ + ": " + splitter_.error()));
+          return finish(
+              clientError(kReasonDecode, "watch of " + resource_ + ": " + splitter_.error()));
         }
         continue;
       }
       if (state_->stopped) return finish(clientError(kReasonCancelled, "watch stopped"));
       if (r->end) {
         if (splitter_.partial()) {
-          return finish(clientError(kReasonDecode, "watch of " + resource_ +
-                                                       ": the stream ended inside an event"));
+          return finish(clientError(
+              kReasonDecode, "watch of " + resource_ + ": the stream ended inside an event"));
         }
         return finish(std::optional<WatchEvent>());
       }
@@ -699,8 +697,8 @@ class HttpWatch final : public Watch {
                                                      ": the stream was cut inside an event (" +
                                                      r->error.message() + ")"));
       }
-      return finish(HttpClient::Impl::ioError(r->error, "watch of " + resource_,
-                                              impl_->isStopping()));
+      return finish(
+          HttpClient::Impl::ioError(r->error, "watch of " + resource_, impl_->isStopping()));
     }
   }
 
@@ -769,9 +767,8 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(RestConfig config,
     return clientError(kReasonCredentials, "server \"" + config.host + "\": no host");
   }
   impl->port = url->has_port() ? std::string(url->port()) : (impl->https ? "443" : "80");
-  std::string hostForHeader = url->host_type() == boost::urls::host_type::ipv6
-                                  ? "[" + impl->host + "]"
-                                  : impl->host;
+  std::string hostForHeader =
+      url->host_type() == boost::urls::host_type::ipv6 ? "[" + impl->host + "]" : impl->host;
   impl->hostHeader = hostForHeader + (url->has_port() ? ":" + impl->port : "");
   impl->basePath = std::string(url->encoded_path());
   while (!impl->basePath.empty() && impl->basePath.back() == '/') impl->basePath.pop_back();
@@ -780,7 +777,7 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(RestConfig config,
   impl->options = std::move(options);
   if (impl->options.qps > 0) {
     impl->limiter = std::make_unique<TokenBucketRateLimiter>(impl->options.qps,
-                                                            std::max(1, impl->options.burst));
+                                                             std::max(1, impl->options.burst));
   }
   if (impl->https) {
     // Validate the CA and static client certificate now, not at the first request.
@@ -835,7 +832,8 @@ Result<Object> HttpClient::get(const GroupVersionResource& gvr, std::string_view
   if (!options.resourceVersion.empty()) {
     target += "?resourceVersion=" + urlEncode(options.resourceVersion);
   }
-  Impl::CallInfo info{"get", resourceLabel(gvr, options.subresource),
+  Impl::CallInfo info{"get",
+                      resourceLabel(gvr, options.subresource),
                       {"GET", gvr.group, gvr.resource, std::string(name)}};
   auto a = shared_->perform(shared_->prepare(http::verb::get, target), info);
   if (!a) return a.error();
@@ -869,9 +867,10 @@ Result<ListPage> HttpClient::list(const GroupVersionResource& gvr, std::string_v
 Result<Object> HttpClient::create(const GroupVersionResource& gvr, std::string_view ns,
                                   const rapidjson::Value& object, const WriteOptions& options) {
   std::string target = gvr.collectionPath(objectNamespace(object, ns)) + writeQuery(options);
-  Impl::CallInfo info{"create", resourceLabel(gvr, {}),
-                      {"POST", gvr.group, gvr.resource,
-                       std::string(stringAt(object, "metadata.name"))}};
+  Impl::CallInfo info{
+      "create",
+      resourceLabel(gvr, {}),
+      {"POST", gvr.group, gvr.resource, std::string(stringAt(object, "metadata.name"))}};
   auto p = shared_->prepare(http::verb::post, target);
   p.body = api::toJson(object);
   auto a = shared_->perform(std::move(p), info);
@@ -883,13 +882,13 @@ Result<Object> HttpClient::update(const GroupVersionResource& gvr, std::string_v
                                   const rapidjson::Value& object, const WriteOptions& options) {
   std::string name(stringAt(object, "metadata.name"));
   if (name.empty()) {
-    return clientError(kReasonDecode, "update of " + gvr.groupResource() +
-                                          ": the object has no metadata.name");
+    return clientError(kReasonDecode,
+                       "update of " + gvr.groupResource() + ": the object has no metadata.name");
   }
-  std::string target = gvr.objectPath(objectNamespace(object, ns), name, options.subresource) +
-                       writeQuery(options);
-  Impl::CallInfo info{"update", resourceLabel(gvr, options.subresource),
-                      {"PUT", gvr.group, gvr.resource, name}};
+  std::string target =
+      gvr.objectPath(objectNamespace(object, ns), name, options.subresource) + writeQuery(options);
+  Impl::CallInfo info{
+      "update", resourceLabel(gvr, options.subresource), {"PUT", gvr.group, gvr.resource, name}};
   auto p = shared_->prepare(http::verb::put, target);
   p.body = api::toJson(object);
   auto a = shared_->perform(std::move(p), info);
@@ -901,7 +900,8 @@ Result<Object> HttpClient::patch(const GroupVersionResource& gvr, std::string_vi
                                  std::string_view name, PatchType type, std::string_view patch,
                                  const WriteOptions& options) {
   std::string target = gvr.objectPath(ns, name, options.subresource) + writeQuery(options);
-  Impl::CallInfo info{"patch", resourceLabel(gvr, options.subresource),
+  Impl::CallInfo info{"patch",
+                      resourceLabel(gvr, options.subresource),
                       {"PATCH", gvr.group, gvr.resource, std::string(name)}};
   auto p = shared_->prepare(http::verb::patch, target);
   p.contentType = std::string(patchContentType(type));
@@ -948,8 +948,8 @@ Result<void> HttpClient::remove(const GroupVersionResource& gvr, std::string_vie
     }
     body.AddMember("preconditions", pre, alloc);
   }
-  Impl::CallInfo info{"delete", resourceLabel(gvr, {}),
-                      {"DELETE", gvr.group, gvr.resource, std::string(name)}};
+  Impl::CallInfo info{
+      "delete", resourceLabel(gvr, {}), {"DELETE", gvr.group, gvr.resource, std::string(name)}};
   auto p = shared_->prepare(http::verb::delete_, target);
   p.body = api::toJson(body);
   auto a = shared_->perform(std::move(p), info);
@@ -960,8 +960,7 @@ Result<void> HttpClient::remove(const GroupVersionResource& gvr, std::string_vie
 }
 
 Result<std::unique_ptr<Watch>> HttpClient::watch(const GroupVersionResource& gvr,
-                                                  std::string_view ns,
-                                                  const ListOptions& options) {
+                                                 std::string_view ns, const ListOptions& options) {
   std::string target = gvr.collectionPath(ns) + "?" + listQuery(options, true);
   Impl::CallInfo info{"watch", resourceLabel(gvr, {}), {"GET", gvr.group, gvr.resource, ""}};
   auto p = shared_->prepare(http::verb::get, target);
@@ -973,10 +972,10 @@ Result<std::unique_ptr<Watch>> HttpClient::watch(const GroupVersionResource& gvr
   auto a = shared_->perform(std::move(p), info);
   if (!a) return a.error();
   if (!a->watch) {
-    return decodeApiError(a->response.status, a->response.contentType, a->response.body,
-                          a->retryAfter.empty() ? std::nullopt
-                                                : std::optional<std::string_view>(a->retryAfter),
-                          info.request);
+    return decodeApiError(
+        a->response.status, a->response.contentType, a->response.body,
+        a->retryAfter.empty() ? std::nullopt : std::optional<std::string_view>(a->retryAfter),
+        info.request);
   }
   return std::unique_ptr<Watch>(
       std::make_unique<HttpWatch>(shared_, std::move(a->watch), gvr.groupResource()));

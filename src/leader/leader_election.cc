@@ -190,7 +190,8 @@ void setSpec(rapidjson::Document& lease, const std::string& holder, int64_t dura
   rapidjson::Value spec(rapidjson::kObjectType);
   spec.AddMember("holderIdentity", rapidjson::Value(holder.c_str(), a), a);
   spec.AddMember("leaseDurationSeconds", durationSeconds, a);
-  if (!acquireTime.empty()) spec.AddMember("acquireTime", rapidjson::Value(acquireTime.c_str(), a), a);
+  if (!acquireTime.empty())
+    spec.AddMember("acquireTime", rapidjson::Value(acquireTime.c_str(), a), a);
   spec.AddMember("renewTime", rapidjson::Value(renewTime.c_str(), a), a);
   spec.AddMember("leaseTransitions", transitions, a);
   lease.RemoveMember("spec");
@@ -260,8 +261,8 @@ bool LeaderElector::tryAcquireOrRenew() {
   }
   Record next{config_.identity, duration, mine ? old.acquireTime : nowText, nowText,
               mine ? old.leaseTransitions : old.leaseTransitions + 1};
-  setSpec(lease, next.holderIdentity, next.leaseDurationSeconds, next.acquireTime,
-          next.renewTime, next.leaseTransitions);
+  setSpec(lease, next.holderIdentity, next.leaseDurationSeconds, next.acquireTime, next.renewTime,
+          next.leaseTransitions);
   // The GET's resourceVersion stays in metadata: a concurrent writer makes this a 409.
   auto updated = client_.update(leases, config_.leaseNamespace, lease);
   if (!updated) {

@@ -110,7 +110,7 @@ class LeaderElector {
   bool leading_ = false;
   Clock::TimePoint lastRenew_{};
   std::string observedHolder_;
-  std::string observedRaw_;         // the last record seen, to detect changes
+  std::string observedRaw_;          // the last record seen, to detect changes
   Clock::TimePoint observedTime_{};  // when it was seen, on our clock (not the server's)
   std::mt19937_64 rng_{std::random_device{}()};
 

@@ -86,8 +86,8 @@ TEST(Decode, ReadsEveryStepKind) {
 }
 
 TEST(Decode, PauseDurationAcceptsIntegerSeconds) {
-  auto doc = testing::mergePatched(testing::kBaseRolloutYaml,
-                                   "spec: {strategy: {canary: {steps: [{pause: {duration: 45}}]}}}");
+  auto doc = testing::mergePatched(
+      testing::kBaseRolloutYaml, "spec: {strategy: {canary: {steps: [{pause: {duration: 45}}]}}}");
   auto decoded = decodeRollout(doc);
   ASSERT_TRUE(decoded.errors.empty()) << joinErrors(decoded.errors);
   EXPECT_EQ(std::get<PauseStep>(decoded.object.spec.strategy.canary->steps[0]).duration,
@@ -106,10 +106,9 @@ spec:
   auto decoded = decodeRollout(doc);
   ASSERT_TRUE(decoded.errors.empty()) << joinErrors(decoded.errors);
   const auto& tpl = *decoded.object.spec.podTemplate;
-  EXPECT_EQ(tpl.json,
-            R"({"metadata":{"annotations":{"a":"2","z":"1"},"labels":{"app":"podinfo"}},)"
-            R"("spec":{"containers":[{"image":"x","name":"podinfo","someNewField":3}],)"
-            R"("futureField":{"enabled":true}}})");
+  EXPECT_EQ(tpl.json, R"({"metadata":{"annotations":{"a":"2","z":"1"},"labels":{"app":"podinfo"}},)"
+                      R"("spec":{"containers":[{"image":"x","name":"podinfo","someNewField":3}],)"
+                      R"("futureField":{"enabled":true}}})");
   EXPECT_EQ(tpl.labels, (StringMap{{"app", "podinfo"}}));
 }
 

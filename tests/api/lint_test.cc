@@ -18,24 +18,31 @@ TEST(Lint, PrintsEveryErrorWithFileDocumentAndObject) {
   std::string file = testdata("broken-rollouts.yaml");
   EXPECT_EQ(runLint({file}, out, &summary), 1);
   std::string expected =
-      file + ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[1].pause.duration: "
-             "Invalid value: \"5 minutes\": must be a duration such as \"30s\", \"1m30s\" or "
-             "\"2h\"\n" +
-      file + ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[2]: Forbidden: "
-             "may not set more than one step kind: found setWeight, pause\n" +
-      file + ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[0].setWeight: "
-             "Invalid value: 140: must be between 0 and 100\n" +
-      file + ": document 3 (Rollout shop/cart): spec.strategy.canary.analysis.metrics[1].query: "
-             "Invalid value: \"{{service}}\": unknown variable; supported: namespace, rollout, "
-             "canaryService, stableService, canaryIngress, canaryHash, stableHash, interval\n" +
-      file + ": document 3 (Rollout shop/cart): spec.strategy.canary.analysis.metrics[1].name: "
-             "Duplicate value: \"errors\"\n" +
-      file + ": document 3 (Rollout shop/cart): spec.strategy.canary.steps[0].setHeaderRoute: "
-             "Forbidden: requires spec.strategy.canary.trafficRouting\n" +
-      file + ": document 4 (AnalysisTemplate shop/slo): spec.metrics[0]: Required value: must "
-             "set min or max (or both)\n"
-             "lint: 2 Rollout(s), 1 AnalysisTemplate(s) checked; 3 invalid with 7 error(s); "
-             "skipped 1 other object(s): Service 1\n";
+      file +
+      ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[1].pause.duration: "
+      "Invalid value: \"5 minutes\": must be a duration such as \"30s\", \"1m30s\" or "
+      "\"2h\"\n" +
+      file +
+      ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[2]: Forbidden: "
+      "may not set more than one step kind: found setWeight, pause\n" +
+      file +
+      ": document 1 (Rollout shop/checkout): spec.strategy.canary.steps[0].setWeight: "
+      "Invalid value: 140: must be between 0 and 100\n" +
+      file +
+      ": document 3 (Rollout shop/cart): spec.strategy.canary.analysis.metrics[1].query: "
+      "Invalid value: \"{{service}}\": unknown variable; supported: namespace, rollout, "
+      "canaryService, stableService, canaryIngress, canaryHash, stableHash, interval\n" +
+      file +
+      ": document 3 (Rollout shop/cart): spec.strategy.canary.analysis.metrics[1].name: "
+      "Duplicate value: \"errors\"\n" +
+      file +
+      ": document 3 (Rollout shop/cart): spec.strategy.canary.steps[0].setHeaderRoute: "
+      "Forbidden: requires spec.strategy.canary.trafficRouting\n" +
+      file +
+      ": document 4 (AnalysisTemplate shop/slo): spec.metrics[0]: Required value: must "
+      "set min or max (or both)\n"
+      "lint: 2 Rollout(s), 1 AnalysisTemplate(s) checked; 3 invalid with 7 error(s); "
+      "skipped 1 other object(s): Service 1\n";
   EXPECT_EQ(out.str(), expected);
   EXPECT_EQ(summary.rollouts, 2);
   EXPECT_EQ(summary.analysisTemplates, 1);

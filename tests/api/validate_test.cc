@@ -11,9 +11,9 @@
 namespace canaryd::api {
 namespace {
 
+using ::testing::ElementsAreArray;
 using testing::kBaseRolloutYaml;
 using testing::mergePatched;
-using ::testing::ElementsAreArray;
 
 std::vector<std::string> messages(const ErrorList& errors) {
   std::vector<std::string> out;
@@ -49,16 +49,21 @@ const char* const kCanary = "spec.strategy.canary";
 std::string at(const std::string& suffix) { return std::string(kCanary) + suffix; }
 
 const InvalidCase kInvalidCases[] = {
-    {"NegativeReplicas", "spec: {replicas: -1}",
+    {"NegativeReplicas",
+     "spec: {replicas: -1}",
      {"spec.replicas: Invalid value: -1: must be greater than or equal to 0"}},
-    {"ReplicasString", "spec: {replicas: three}",
+    {"ReplicasString",
+     "spec: {replicas: three}",
      {"spec.replicas: Invalid value: \"three\": must be of type integer"}},
-    {"ReplicasFraction", "spec: {replicas: 1.5}",
+    {"ReplicasFraction",
+     "spec: {replicas: 1.5}",
      {"spec.replicas: Invalid value: 1.5: must be of type integer"}},
-    {"ReplicasOverflow", "spec: {replicas: 4294967296}",
+    {"ReplicasOverflow",
+     "spec: {replicas: 4294967296}",
      {"spec.replicas: Invalid value: 4294967296: must fit in a 32-bit integer"}},
     {"MissingSelector", "spec: {selector: null}", {"spec.selector: Required value"}},
-    {"EmptySelector", "spec: {selector: {matchLabels: null}}",
+    {"EmptySelector",
+     "spec: {selector: {matchLabels: null}}",
      {"spec.selector: Invalid value: {}: empty selector is invalid for a Rollout"}},
     {"SelectorOperator",
      "spec: {selector: {matchExpressions: [{key: app, operator: Equals, values: [x]}]}}",
@@ -68,20 +73,26 @@ const InvalidCase kInvalidCases[] = {
      "spec: {template: {metadata: {labels: {app: other}}}}",
      {"spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: "
       "`selector` does not match template `labels`"}},
-    {"NoContainers", "spec: {template: {spec: {containers: []}}}",
+    {"NoContainers",
+     "spec: {template: {spec: {containers: []}}}",
      {"spec.template.spec.containers: Required value"}},
     {"ContainerWithoutImage",
      "spec: {template: {spec: {containers: [{name: podinfo}]}}}",
      {"spec.template.spec.containers[0].image: Required value"}},
-    {"NegativeRevisionHistoryLimit", "spec: {revisionHistoryLimit: -1}",
+    {"NegativeRevisionHistoryLimit",
+     "spec: {revisionHistoryLimit: -1}",
      {"spec.revisionHistoryLimit: Invalid value: -1: must be greater than or equal to 0"}},
-    {"ZeroProgressDeadline", "spec: {progressDeadlineSeconds: 0}",
+    {"ZeroProgressDeadline",
+     "spec: {progressDeadlineSeconds: 0}",
      {"spec.progressDeadlineSeconds: Invalid value: 0: must be greater than 0"}},
-    {"NoCanaryStrategy", "spec: {strategy: {canary: null}}",
+    {"NoCanaryStrategy",
+     "spec: {strategy: {canary: null}}",
      {"spec.strategy.canary: Required value: the canary strategy is required"}},
-    {"SetWeightAbove100", "spec: {strategy: {canary: {steps: [{setWeight: 140}]}}}",
+    {"SetWeightAbove100",
+     "spec: {strategy: {canary: {steps: [{setWeight: 140}]}}}",
      {at(".steps[0].setWeight: Invalid value: 140: must be between 0 and 100")}},
-    {"SetWeightNegative", "spec: {strategy: {canary: {steps: [{setWeight: -5}]}}}",
+    {"SetWeightNegative",
+     "spec: {strategy: {canary: {steps: [{setWeight: -5}]}}}",
      {at(".steps[0].setWeight: Invalid value: -5: must be between 0 and 100")}},
     {"SetWeightAboveMaxTrafficWeight",
      "spec: {strategy: {canary: {trafficRouting: {maxTrafficWeight: 50}, steps: [{setWeight: "
@@ -98,20 +109,24 @@ const InvalidCase kInvalidCases[] = {
     {"TwoStepKinds",
      "spec: {strategy: {canary: {steps: [{setWeight: 5, pause: {}}]}}}",
      {at(".steps[0]: Forbidden: may not set more than one step kind: found setWeight, pause")}},
-    {"EmptyStep", "spec: {strategy: {canary: {steps: [{}]}}}",
+    {"EmptyStep",
+     "spec: {strategy: {canary: {steps: [{}]}}}",
      {at(".steps[0]: Required value: must set one of setWeight, pause, analysis, "
          "setHeaderRoute, setCanaryScale")}},
-    {"UnknownStepKind", "spec: {strategy: {canary: {steps: [{setWieght: 5}]}}}",
+    {"UnknownStepKind",
+     "spec: {strategy: {canary: {steps: [{setWieght: 5}]}}}",
      {at(".steps[0]: Required value: must set one of setWeight, pause, analysis, "
          "setHeaderRoute, setCanaryScale"),
       "unknown field \"spec.strategy.canary.steps[0].setWieght\""}},
-    {"UnknownCanaryField", "spec: {strategy: {canary: {stpes: []}}}",
+    {"UnknownCanaryField",
+     "spec: {strategy: {canary: {stpes: []}}}",
      {"unknown field \"spec.strategy.canary.stpes\""}},
     {"StableServiceWithoutCanary",
      "spec: {strategy: {canary: {trafficRouting: null, canaryService: null, steps: "
      "[{setWeight: 5}]}}}",
      {at(".canaryService: Required value: required with stableService")}},
-    {"SameServices", "spec: {strategy: {canary: {canaryService: podinfo-stable}}}",
+    {"SameServices",
+     "spec: {strategy: {canary: {canaryService: podinfo-stable}}}",
      {at(".canaryService: Invalid value: \"podinfo-stable\": must differ from stableService")}},
     {"ServiceNameNotDns1035",
      "spec: {strategy: {canary: {stableService: 1-stable}}}",
@@ -123,7 +138,8 @@ const InvalidCase kInvalidCases[] = {
      "spec: {strategy: {canary: {stableService: null, canaryService: null}}}",
      {at(".stableService: Required value: required when trafficRouting is set"),
       at(".canaryService: Required value: required when trafficRouting is set")}},
-    {"TrafficRoutingEmpty", "spec: {strategy: {canary: {trafficRouting: {nginx: null}}}}",
+    {"TrafficRoutingEmpty",
+     "spec: {strategy: {canary: {trafficRouting: {nginx: null}}}}",
      {at(".trafficRouting: Required value: must set nginx or gatewayAPI")}},
     {"NginxWithoutIngress",
      "spec: {strategy: {canary: {trafficRouting: {nginx: {stableIngress: null}}}}}",
@@ -165,7 +181,8 @@ const InvalidCase kInvalidCases[] = {
      "spec: {strategy: {canary: {steps: [{setCanaryScale: {replicas: 1, weight: 10}}]}}}",
      {at(".steps[0].setCanaryScale: Forbidden: may not set more than one of replicas, weight, "
          "matchTrafficWeight")}},
-    {"AnalysisZeroInterval", "spec: {strategy: {canary: {analysis: {interval: 0s}}}}",
+    {"AnalysisZeroInterval",
+     "spec: {strategy: {canary: {analysis: {interval: 0s}}}}",
      {at(".analysis.interval: Invalid value: \"0s\": must be greater than 0")}},
     {"AnalysisStartingStepOutOfRange",
      "spec: {strategy: {canary: {analysis: {startingStep: 9}}}}",
@@ -174,7 +191,8 @@ const InvalidCase kInvalidCases[] = {
     {"AnalysisNegativeFailureLimit",
      "spec: {strategy: {canary: {analysis: {failureLimit: -1}}}}",
      {at(".analysis.failureLimit: Invalid value: -1: must be greater than or equal to 0")}},
-    {"AnalysisWithoutMetrics", "spec: {strategy: {canary: {analysis: {metrics: []}}}}",
+    {"AnalysisWithoutMetrics",
+     "spec: {strategy: {canary: {analysis: {metrics: []}}}}",
      {at(".analysis.metrics: Required value: must list metrics or templates")}},
     {"AnalysisStepZeroCount",
      "spec: {strategy: {canary: {steps: [{analysis: {count: 0, templates: [{name: "
@@ -223,17 +241,21 @@ const InvalidCase kInvalidCases[] = {
      "spec: {strategy: {canary: {analysis: {prometheus: {address: 'prometheus:9090'}}}}}",
      {at(".analysis.prometheus.address: Invalid value: \"prometheus:9090\": must be an "
          "http:// or https:// URL with a host")}},
-    {"WrongApiVersion", "apiVersion: canaryd.io/v1",
+    {"WrongApiVersion",
+     "apiVersion: canaryd.io/v1",
      {"apiVersion: Unsupported value: \"canaryd.io/v1\": supported values: "
       "\"canaryd.io/v1alpha1\""}},
-    {"NameNotDnsSubdomain", "metadata: {name: Podinfo}",
+    {"NameNotDnsSubdomain",
+     "metadata: {name: Podinfo}",
      {"metadata.name: Invalid value: \"Podinfo\": a lowercase RFC 1123 subdomain must consist "
       "of lower case alphanumeric characters, '-' or '.', and must start and end with an "
       "alphanumeric character (e.g. 'example.com', regex used for validation is "
       "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"}},
-    {"MissingName", "metadata: {name: null}",
+    {"MissingName",
+     "metadata: {name: null}",
      {"metadata.name: Required value: name or generateName is required"}},
-    {"StrategyNotObject", "spec: {strategy: {canary: [1]}}",
+    {"StrategyNotObject",
+     "spec: {strategy: {canary: [1]}}",
      {"spec.strategy.canary: Invalid value: [1]: must be of type object"}},
 };
 

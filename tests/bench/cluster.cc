@@ -85,15 +85,19 @@ std::string podTemplateJson(const std::string& name, const std::string& image) {
     env += std::string(e ? "," : "") + R"({"name":"SETTING_)" + std::to_string(e) +
            R"(","value":"value-of-setting-number-)" + std::to_string(e) + R"("})";
   }
-  env += R"(,{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":")" + name +
-         R"(-db","key":"password"}}},{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})";
+  env +=
+      R"(,{"name":"DB_PASSWORD","valueFrom":{"secretKeyRef":{"name":")" + name +
+      R"(-db","key":"password"}}},{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})";
   return R"({"metadata":{"labels":{"app":")" + name +
          R"(","team":"shop","tier":"web"},"annotations":{"prometheus.io/scrape":"true","prometheus.io/port":"9090"}},)"
-         R"("spec":{"serviceAccountName":")" + name +
+         R"("spec":{"serviceAccountName":")" +
+         name +
          R"(","terminationGracePeriodSeconds":30,"securityContext":{"runAsNonRoot":true,"runAsUser":10001,"fsGroup":10001},)"
-         R"("containers":[{"name":"app","image":")" + image +
+         R"("containers":[{"name":"app","image":")" +
+         image +
          R"(","imagePullPolicy":"IfNotPresent","ports":[{"name":"http","containerPort":8080,"protocol":"TCP"},{"name":"metrics","containerPort":9090,"protocol":"TCP"}],)"
-         R"("env":[)" + env +
+         R"("env":[)" +
+         env +
          R"(],"resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"cpu":"1","memory":"512Mi"}},)"
          R"("readinessProbe":{"httpGet":{"path":"/readyz","port":"http"},"initialDelaySeconds":5,"periodSeconds":10,"failureThreshold":3},)"
          R"("livenessProbe":{"httpGet":{"path":"/healthz","port":"http"},"initialDelaySeconds":15,"periodSeconds":20},)"
@@ -104,7 +108,8 @@ std::string podTemplateJson(const std::string& name, const std::string& image) {
          R"("readinessProbe":{"httpGet":{"path":"/ready","port":"admin"},"periodSeconds":5}},)"
          R"({"name":"log-shipper","image":"registry.example.com/fluent-bit:3.0","resources":{"requests":{"cpu":"20m","memory":"32Mi"}},)"
          R"("volumeMounts":[{"name":"logs","mountPath":"/var/log/app","readOnly":true}]}],)"
-         R"("volumes":[{"name":"config","configMap":{"name":")" + name +
+         R"("volumes":[{"name":"config","configMap":{"name":")" +
+         name +
          R"(-config"}},{"name":"cache","emptyDir":{"sizeLimit":"1Gi"}},{"name":"logs","emptyDir":{}}],)"
          R"("affinity":{"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"weight":100,"podAffinityTerm":{"labelSelector":{"matchLabels":{"app":")" +
          name + R"("}},"topologyKey":"kubernetes.io/hostname"}}]}}}})";
@@ -123,13 +128,13 @@ std::string rolloutJson(const std::string& ns, const std::string& name, const Ro
   if (shape.nginx) canary += R"(,"trafficRouting":{"nginx":{"stableIngress":")" + name + R"("}})";
   if (!shape.backgroundAnalysis.empty()) canary += R"(,"analysis":)" + shape.backgroundAnalysis;
   canary += R"(,"steps":[)" + steps + "]}";
-  std::string base = R"({"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","metadata":{"name":")" +
-                     name + R"(","namespace":")" + ns +
-                     R"(","labels":{"app":")" + name +
-                     R"(","team":"shop"}},"spec":{"replicas":)" + std::to_string(shape.replicas) +
-                     R"(,"revisionHistoryLimit":2,"progressDeadlineSeconds":600,"selector":{"matchLabels":{"app":")" +
-                     name + R"("}},"template":)" + podTemplateJson(name, imageFor(name, "1")) +
-                     R"(,"strategy":{"canary":)" + canary + "}}}";
+  std::string base =
+      R"({"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","metadata":{"name":")" + name +
+      R"(","namespace":")" + ns + R"(","labels":{"app":")" + name +
+      R"(","team":"shop"}},"spec":{"replicas":)" + std::to_string(shape.replicas) +
+      R"(,"revisionHistoryLimit":2,"progressDeadlineSeconds":600,"selector":{"matchLabels":{"app":")" +
+      name + R"("}},"template":)" + podTemplateJson(name, imageFor(name, "1")) +
+      R"(,"strategy":{"canary":)" + canary + "}}}";
   // Analyses name the Prometheus as PROMETHEUS.
   for (auto at = base.find("PROMETHEUS"); at != std::string::npos; at = base.find("PROMETHEUS"))
     base.replace(at, 10, prometheusAddress);
@@ -139,7 +144,8 @@ std::string rolloutJson(const std::string& ns, const std::string& name, const Ro
   auto& a = doc->GetAllocator();
   rapidjson::Value ann(rapidjson::kObjectType);
   ann.AddMember("kubectl.kubernetes.io/last-applied-configuration",
-                rapidjson::Value(base.c_str(), static_cast<rapidjson::SizeType>(base.size()), a), a);
+                rapidjson::Value(base.c_str(), static_cast<rapidjson::SizeType>(base.size()), a),
+                a);
   (*doc)["metadata"].AddMember("annotations", ann, a);
   return api::toJson(*doc);
 }
@@ -149,7 +155,8 @@ static std::string serviceJson(const std::string& ns, const std::string& name,
                                const std::string& app, const std::string& hash) {
   return R"({"apiVersion":"v1","kind":"Service","metadata":{"name":")" + name +
          R"(","namespace":")" + ns + R"(","labels":{"app":")" + app +
-         R"("},"annotations":{"canaryd.io/managed-by":")" + app + R"("}},"spec":{"type":"ClusterIP","selector":{"app":")" + app +
+         R"("},"annotations":{"canaryd.io/managed-by":")" + app +
+         R"("}},"spec":{"type":"ClusterIP","selector":{"app":")" + app +
          R"(","canaryd.io/pod-template-hash":")" + hash +
          R"("},"ports":[{"name":"http","port":80,"targetPort":"http","protocol":"TCP"}]}})";
 }
@@ -158,8 +165,9 @@ static std::string ingressJson(const std::string& ns, const std::string& name) {
   return R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":")" + name +
          R"(","namespace":")" + ns +
          R"(","annotations":{"nginx.ingress.kubernetes.io/proxy-body-size":"8m"}},"spec":{"ingressClassName":"nginx",)"
-         R"("tls":[{"hosts":[")" + name + R"(.shop.example.com"],"secretName":")" + name +
-         R"(-tls"}],"rules":[{"host":")" + name +
+         R"("tls":[{"hosts":[")" +
+         name + R"(.shop.example.com"],"secretName":")" + name + R"(-tls"}],"rules":[{"host":")" +
+         name +
          R"(.shop.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":")" +
          name + R"(-stable","port":{"number":80}}}}]}}]}})";
 }
@@ -218,8 +226,8 @@ Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
     auto docs = api::parseYamlDocuments(text.str());
     if (!docs) die("cannot parse " + entry.path().string());
     for (const auto& d : *docs) {
-      auto [code, body] = handle("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-                                 api::toJson(d));
+      auto [code, body] =
+          handle("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", api::toJson(d));
       if (code != 201) die("CRD not created: " + body);
     }
   }
@@ -233,8 +241,8 @@ Cluster::~Cluster() {
   if (!std::getenv("BENCH_KEEP")) fs::remove_all(workDir_);
 }
 
-std::pair<unsigned, std::string> Cluster::handle(const std::string& method,
-                                                 const std::string& path, const std::string& body,
+std::pair<unsigned, std::string> Cluster::handle(const std::string& method, const std::string& path,
+                                                 const std::string& body,
                                                  const std::string& contentType) {
   std::pair<unsigned, std::string> out;
   emu_->invoke([&](emulator::ApiServer& api) {
@@ -292,8 +300,8 @@ std::vector<RolloutRef> Cluster::seed(int n, const RolloutShape& shape, const st
         auto decoded = api::decodeRollout(*parsed);
         if (!decoded.errors.empty() || !decoded.object.spec.podTemplate)
           die("the bench Rollout does not decode: " + body);
-        r.stableHash = controller::computePodTemplateHash(decoded.object.spec.podTemplate->json,
-                                                          std::nullopt);
+        r.stableHash =
+            controller::computePodTemplateHash(decoded.object.spec.podTemplate->json, std::nullopt);
         count("Rollout", body);
         auto created = call("/apis/canaryd.io/v1alpha1/namespaces/" + r.ns + "/rollouts", body);
         auto doc = api::parseJson(created);
@@ -635,9 +643,10 @@ struct PrometheusStub::Impl {
       http::response<http::string_body> res{http::status::ok, req.version()};
       res.set(http::field::content_type, "application/json");
       char body[256];
-      std::snprintf(body, sizeof body,
-                    R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%.3f,"%g"]}]}})",
-                    static_cast<double>(realtimeMicros()) / 1e6, value);
+      std::snprintf(
+          body, sizeof body,
+          R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%.3f,"%g"]}]}})",
+          static_cast<double>(realtimeMicros()) / 1e6, value);
       res.body() = body;
       res.keep_alive(req.keep_alive());
       res.prepare_payload();

@@ -44,9 +44,9 @@ class Flags {
 
 // How the seeded Rollouts look. Steps and analysis are JSON fragments.
 struct RolloutShape {
-  bool nginx = false;                  // trafficRouting.nginx with a stable Ingress
-  std::vector<std::string> steps;      // each a JSON object, e.g. {"setWeight":20}
-  std::string backgroundAnalysis;      // JSON object for strategy.canary.analysis; "" none
+  bool nginx = false;              // trafficRouting.nginx with a stable Ingress
+  std::vector<std::string> steps;  // each a JSON object, e.g. {"setWeight":20}
+  std::string backgroundAnalysis;  // JSON object for strategy.canary.analysis; "" none
   // Analyses (background or steps) name their Prometheus as "PROMETHEUS".
   int replicas = 4;
 };
@@ -115,8 +115,7 @@ class Cluster {
   std::vector<RolloutState> states(const std::vector<RolloutRef>& rollouts);
   // Polls states() every 200 ms until pred holds for all of them; false after `timeout`.
   bool waitAll(const std::vector<RolloutRef>& rollouts,
-               const std::function<bool(const RolloutState&)>& pred,
-               std::chrono::seconds timeout);
+               const std::function<bool(const RolloutState&)>& pred, std::chrono::seconds timeout);
 
   // The request log entries whose User-Agent starts with the prefix (over HTTP).
   std::vector<LoggedRequest> requests(const std::string& userAgentPrefix);

@@ -15,14 +15,14 @@
 //   cpu      --rollouts N: canaryd CPU seconds per 1,000 step transitions.
 // Figures depend on the machine; nothing here asserts a time. Exit status 1 when a
 // scenario could not complete (canaryd never reached the state it waits for).
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
 #include <sstream>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "cluster.h"
 
@@ -63,9 +63,10 @@ Common common(const Flags& f, long readyDelayDefault, const std::string& argsDef
 }
 
 void commonParams(Report& r, const Common& c) {
-  r.param("canaryd flags", "run --leader-elect false --metrics-bind-address 127.0.0.1:0 "
-                           "--health-probe-bind-address 127.0.0.1:0" +
-                               (c.canarydArgsText.empty() ? "" : " " + c.canarydArgsText));
+  r.param("canaryd flags",
+          "run --leader-elect false --metrics-bind-address 127.0.0.1:0 "
+          "--health-probe-bind-address 127.0.0.1:0" +
+              (c.canarydArgsText.empty() ? "" : " " + c.canarydArgsText));
   r.param("emulator ready delay", std::to_string(c.readyDelay.count()) + " ms");
 }
 
@@ -231,9 +232,12 @@ int scale(const Flags& f) {
 
 std::string resourcePrefix(const LoggedRequest& r) {
   if (r.group.empty()) return "/api/v1";
-  static const std::map<std::string, std::string> versions = {
-      {"apps", "v1"},           {"networking.k8s.io", "v1"},      {"events.k8s.io", "v1"},
-      {"canaryd.io", "v1alpha1"}, {"coordination.k8s.io", "v1"}, {"gateway.networking.k8s.io", "v1"}};
+  static const std::map<std::string, std::string> versions = {{"apps", "v1"},
+                                                              {"networking.k8s.io", "v1"},
+                                                              {"events.k8s.io", "v1"},
+                                                              {"canaryd.io", "v1alpha1"},
+                                                              {"coordination.k8s.io", "v1"},
+                                                              {"gateway.networking.k8s.io", "v1"}};
   auto it = versions.find(r.group);
   return "/apis/" + r.group + "/" + (it == versions.end() ? "v1" : it->second);
 }
@@ -260,38 +264,41 @@ std::optional<ReplayOp> replayOf(const LoggedRequest& w, size_t i,
       RolloutRef fake = *owner;
       fake.stableHash = "rp" + std::to_string(i);
       body = R"({"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":")" + owner->name +
-             "-" + fake.stableHash + R"(","namespace":")" + w.ns +
-             R"(","labels":{"app":")" + owner->name + R"(","canaryd.io/pod-template-hash":")" +
-             fake.stableHash + R"("}},"spec":{"replicas":1,"selector":{"matchLabels":{"app":")" +
+             "-" + fake.stableHash + R"(","namespace":")" + w.ns + R"(","labels":{"app":")" +
              owner->name + R"(","canaryd.io/pod-template-hash":")" + fake.stableHash +
-             R"("}},"template":)" +
+             R"("}},"spec":{"replicas":1,"selector":{"matchLabels":{"app":")" + owner->name +
+             R"(","canaryd.io/pod-template-hash":")" + fake.stableHash + R"("}},"template":)" +
              podTemplateJson(owner->name, "registry.example.com/shop/" + owner->name + ":2");
       // The template's labels must carry the hash for the selector to match.
       auto at = body.find(R"("tier":"web"})");
-      body.replace(at, 13, R"("tier":"web","canaryd.io/pod-template-hash":")" + fake.stableHash +
-                               R"("})");
+      body.replace(at, 13,
+                   R"("tier":"web","canaryd.io/pod-template-hash":")" + fake.stableHash + R"("})");
       body += "}}";
     } else if (w.resource == "ingresses") {
-      body = R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":")" + id +
-             R"(","namespace":")" + w.ns +
-             R"(","annotations":{"nginx.ingress.kubernetes.io/canary":"true","nginx.ingress.kubernetes.io/canary-weight":"20"}},)"
-             R"("spec":{"ingressClassName":"nginx","rules":[{"host":")" + owner->name +
-             R"(.shop.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":")" +
-             owner->name + R"(-canary","port":{"number":80}}}}]}}]}})";
+      body =
+          R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":")" + id +
+          R"(","namespace":")" + w.ns +
+          R"(","annotations":{"nginx.ingress.kubernetes.io/canary":"true","nginx.ingress.kubernetes.io/canary-weight":"20"}},)"
+          R"("spec":{"ingressClassName":"nginx","rules":[{"host":")" +
+          owner->name +
+          R"(.shop.example.com","http":{"paths":[{"path":"/","pathType":"Prefix","backend":{"service":{"name":")" +
+          owner->name + R"(-canary","port":{"number":80}}}}]}}]}})";
     } else if (w.resource == "events" && w.group == "events.k8s.io") {
-      body = R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":")" + id +
-             R"(","namespace":")" + w.ns +
-             R"("},"eventTime":"2025-01-01T00:00:00.000000Z","reportingController":"canaryd.io/rollout-controller",)"
-             R"j("reportingInstance":"canaryd-bench","action":"Update","reason":"WeightChanged","note":"Canary weight 0 -> 20 (nginx)","type":"Normal",)j"
-             R"("regarding":{"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","namespace":")" +
-             w.ns + R"(","name":")" + owner->name + R"(","uid":")" + owner->uid + R"("}})";
+      body =
+          R"({"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":")" + id +
+          R"(","namespace":")" + w.ns +
+          R"("},"eventTime":"2025-01-01T00:00:00.000000Z","reportingController":"canaryd.io/rollout-controller",)"
+          R"j("reportingInstance":"canaryd-bench","action":"Update","reason":"WeightChanged","note":"Canary weight 0 -> 20 (nginx)","type":"Normal",)j"
+          R"("regarding":{"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","namespace":")" +
+          w.ns + R"(","name":")" + owner->name + R"(","uid":")" + owner->uid + R"("}})";
     } else if (w.resource == "events") {
-      body = R"({"apiVersion":"v1","kind":"Event","metadata":{"name":")" + id +
-             R"(","namespace":")" + w.ns +
-             R"j("},"reason":"WeightChanged","message":"Canary weight 0 -> 20 (nginx)","type":"Normal","count":1,)j"
-             R"("firstTimestamp":"2025-01-01T00:00:00Z","lastTimestamp":"2025-01-01T00:00:00Z","source":{"component":"canaryd"},)"
-             R"("involvedObject":{"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","namespace":")" +
-             w.ns + R"(","name":")" + owner->name + R"(","uid":")" + owner->uid + R"("}})";
+      body =
+          R"({"apiVersion":"v1","kind":"Event","metadata":{"name":")" + id + R"(","namespace":")" +
+          w.ns +
+          R"j("},"reason":"WeightChanged","message":"Canary weight 0 -> 20 (nginx)","type":"Normal","count":1,)j"
+          R"("firstTimestamp":"2025-01-01T00:00:00Z","lastTimestamp":"2025-01-01T00:00:00Z","source":{"component":"canaryd"},)"
+          R"("involvedObject":{"apiVersion":"canaryd.io/v1alpha1","kind":"Rollout","namespace":")" +
+          w.ns + R"(","name":")" + owner->name + R"(","uid":")" + owner->uid + R"("}})";
     } else {
       return std::nullopt;
     }
@@ -299,10 +306,10 @@ std::optional<ReplayOp> replayOf(const LoggedRequest& w, size_t i,
   }
   if (w.verb == "patch" || w.verb == "update") {
     std::string target = base + "/" + w.name + (w.subresource.empty() ? "" : "/" + w.subresource);
-    std::string body = w.subresource == "status"
-                           ? R"({"status":{"message":")" + id + R"("}})"
-                           : R"({"metadata":{"annotations":{"bench.canaryd.io/replay":")" + id +
-                                 R"("}}})";
+    std::string body =
+        w.subresource == "status"
+            ? R"({"status":{"message":")" + id + R"("}})"
+            : R"({"metadata":{"annotations":{"bench.canaryd.io/replay":")" + id + R"("}}})";
     return ReplayOp{"PATCH", target, "application/merge-patch+json", body};
   }
   return std::nullopt;
@@ -369,8 +376,8 @@ int burst(const Flags& f) {
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
       for (size_t i = next++; i < ops.size(); i = next++) {
-        auto res = cluster.client().request(ops[i].method, ops[i].target, ops[i].contentType,
-                                             ops[i].body);
+        auto res =
+            cluster.client().request(ops[i].method, ops[i].target, ops[i].contentType, ops[i].body);
         if (!res || res->status >= 300) ++failures;
       }
     });
@@ -389,8 +396,8 @@ int burst(const Flags& f) {
   rep.add("ratio", "ratio canaryd / bare client", canarydSeconds / bareSeconds, "x", 2);
   rep.add("writes", "writes by canaryd in the burst", static_cast<double>(writes.size()),
           "requests", 0);
-  rep.add("writes_per_rollout", "writes per Rollout",
-          static_cast<double>(writes.size()) / n, "requests", 2);
+  rep.add("writes_per_rollout", "writes per Rollout", static_cast<double>(writes.size()) / n,
+          "requests", 2);
   rep.add("reads", "get/list by canaryd in the burst", reads, "requests", 0);
   rep.add("canaryd_write_rate", "canaryd write rate",
           static_cast<double>(writes.size()) / canarydSeconds, "req/s", 0);
@@ -416,7 +423,7 @@ int steps(const Flags& f) {
   const int rounds = 3;  // setWeight 40, 60 and 80 after a promote each
   Cluster cluster({c.sourceDir, c.readyDelay});
   RolloutShape ratio;
-  ratio.steps = {R"({"setWeight":20})", R"({"pause":{}})", R"({"setWeight":40})",
+  ratio.steps = {R"({"setWeight":20})", R"({"pause":{}})",     R"({"setWeight":40})",
                  R"({"pause":{}})",     R"({"setWeight":60})", R"({"pause":{}})",
                  R"({"setWeight":80})", R"({"pause":{}})"};
   RolloutShape nginx = ratio;
@@ -476,9 +483,8 @@ int steps(const Flags& f) {
   Tally promotion = collect("promotion");
 
   auto writesOf = [](const std::vector<LoggedRequest>& v) {
-    return static_cast<double>(std::count_if(v.begin(), v.end(), [](const LoggedRequest& r) {
-      return r.isWrite();
-    }));
+    return static_cast<double>(
+        std::count_if(v.begin(), v.end(), [](const LoggedRequest& r) { return r.isWrite(); }));
   };
   // Writes that changed an object canaryd manages: no Events, no refused writes (409).
   auto objectWritesOf = [](const std::vector<LoggedRequest>& v) {
@@ -487,9 +493,8 @@ int steps(const Flags& f) {
     }));
   };
   auto conflictsOf = [](const std::vector<LoggedRequest>& v) {
-    return static_cast<double>(std::count_if(v.begin(), v.end(), [](const LoggedRequest& r) {
-      return r.isWrite() && r.code == 409;
-    }));
+    return static_cast<double>(std::count_if(
+        v.begin(), v.end(), [](const LoggedRequest& r) { return r.isWrite() && r.code == 409; }));
   };
   double perStep = static_cast<double>(m * rounds);
   Report rep("per step: API writes per setWeight step and per promotion");
@@ -501,8 +506,8 @@ int steps(const Flags& f) {
                                     std::to_string(rounds) + " per Rollout)");
   rep.add("ratio_step_writes", "replica ratio: writes per setWeight step",
           writesOf(stepTally.ratio) / perStep, "writes", 2);
-  rep.add("nginx_step_writes", "nginx: writes per setWeight step", writesOf(stepTally.nginx) / perStep,
-          "writes", 2);
+  rep.add("nginx_step_writes", "nginx: writes per setWeight step",
+          writesOf(stepTally.nginx) / perStep, "writes", 2);
   rep.add("ratio_step_object_writes",
           "replica ratio: of which successful, not Events (RS, Service, Ingress, status)",
           objectWritesOf(stepTally.ratio) / perStep, "writes", 2);
@@ -604,8 +609,9 @@ int latency(const Flags& f) {
   commonParams(rep, c);
   rep.param("aborts", std::to_string(aborts) + " nginx-routed Rollouts, " +
                           std::to_string(concurrency) + " rolling out at a time");
-  rep.param("measured", "stub Prometheus answer written (CLOCK_REALTIME) -> the emulator logs "
-                        "canaryd's PATCH of the canary Ingress (canary-weight 0)");
+  rep.param("measured",
+            "stub Prometheus answer written (CLOCK_REALTIME) -> the emulator logs "
+            "canaryd's PATCH of the canary Ingress (canary-weight 0)");
   rep.add("p50_ms", "p50", percentile(ms, 50), "ms", 2);
   rep.add("p99_ms", "p99", percentile(ms, 99), "ms", 2);
   rep.add("max_ms", "max", percentile(ms, 100), "ms", 2);

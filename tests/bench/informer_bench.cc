@@ -59,7 +59,9 @@ std::string replicaSet(int i, const std::string& ownerUid) {
          R"(","namespace":"bench","labels":{"app":"web","team":"shop","canaryd.io/pod-template-hash":")" +
          hash + R"("},"annotations":{"kubectl.kubernetes.io/last-applied-configuration":")" +
          lastApplied +
-         R"(","deployment.kubernetes.io/revision":"7"},"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"web","uid":")" + ownerUid + R"(","controller":true,"blockOwnerDeletion":true}],)"
+         R"(","deployment.kubernetes.io/revision":"7"},"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"web","uid":")" +
+         ownerUid +
+         R"(","controller":true,"blockOwnerDeletion":true}],)"
          R"("managedFields":[{"manager":"canaryd","operation":"Update","apiVersion":"apps/v1","time":"2024-01-01T00:00:00Z","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:app":{},"f:team":{}},"f:ownerReferences":{".":{},"k:{\"uid\":\"6c1f\"}":{}}},"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:env":{},"f:image":{},"f:name":{},"f:ports":{},"f:resources":{}}}}}}}}]},)"
          R"("spec":{"replicas":3,"selector":{"matchLabels":{"app":"web","canaryd.io/pod-template-hash":")" +
          hash +
@@ -67,7 +69,8 @@ std::string replicaSet(int i, const std::string& ownerUid) {
          hash +
          R"("},"annotations":{"prometheus.io/scrape":"true","prometheus.io/port":"9090"}},"spec":{"serviceAccountName":"web","terminationGracePeriodSeconds":30,)"
          R"("containers":[{"name":"app","image":"registry.example.com/shop/web:1.2.3","imagePullPolicy":"IfNotPresent","ports":[{"name":"http","containerPort":8080,"protocol":"TCP"},{"name":"metrics","containerPort":9090,"protocol":"TCP"}],)"
-         R"("env":[)" + env +
+         R"("env":[)" +
+         env +
          R"(],"resources":{"requests":{"cpu":"250m","memory":"256Mi"},"limits":{"cpu":"1","memory":"512Mi"}},)"
          R"("readinessProbe":{"httpGet":{"path":"/readyz","port":"http"},"initialDelaySeconds":5,"periodSeconds":10},"livenessProbe":{"httpGet":{"path":"/healthz","port":"http"},"initialDelaySeconds":15,"periodSeconds":20},)"
          R"("volumeMounts":[{"name":"config","mountPath":"/etc/web"},{"name":"cache","mountPath":"/var/cache/web"}]},)"
@@ -82,7 +85,6 @@ long argValue(int argc, char** argv, const char* flag, long fallback) {
   }
   return fallback;
 }
-
 
 // A request to the emulator's ApiServer (members by name: the struct grows).
 Request apiRequest(std::string method, std::string path, std::string contentType,
@@ -113,12 +115,14 @@ int main(int argc, char** argv) {
   size_t jsonBytes = 0;
   auto seedStart = Steady::now();
   emu.invoke([&](ApiServer& api) {
-    Request ns = apiRequest("POST", "/api/v1/namespaces", "application/json",
-                            R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}})");
+    Request ns =
+        apiRequest("POST", "/api/v1/namespaces", "application/json",
+                   R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"bench"}})");
     api.handle(ns);
     // The owner must exist, or the emulator's garbage collector removes the ReplicaSets.
-    Request owner = apiRequest("POST", "/api/v1/namespaces/bench/configmaps", "application/json",
-                               R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web"}})");
+    Request owner =
+        apiRequest("POST", "/api/v1/namespaces/bench/configmaps", "application/json",
+                   R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"web"}})");
     auto created = api.handle(owner);
     auto doc = canaryd::api::parseJson(std::get<Response>(created).body);
     std::string ownerUid = (*doc)["metadata"]["uid"].GetString();
@@ -162,9 +166,11 @@ int main(int argc, char** argv) {
     } while (!lo.continueToken.empty());
   }
   long rssBefore = settledRss();
-  auto informer = std::make_unique<canaryd::informer::SharedInformer<canaryd::informer::CachedObject>>(
-      **client, ro, canaryd::informer::cachedObjectTransform(&canaryd::informer::trimReplicaSet),
-      canaryd::informer::defaultIndexers<canaryd::informer::CachedObject>());
+  auto informer =
+      std::make_unique<canaryd::informer::SharedInformer<canaryd::informer::CachedObject>>(
+          **client, ro,
+          canaryd::informer::cachedObjectTransform(&canaryd::informer::trimReplicaSet),
+          canaryd::informer::defaultIndexers<canaryd::informer::CachedObject>());
   auto syncStart = Steady::now();
   informer->start();
   if (!informer->waitForCacheSync(600s)) {
@@ -203,9 +209,10 @@ int main(int argc, char** argv) {
   double streamSeconds = std::chrono::duration<double>(Steady::now() - streamStart).count();
   informer->stop();
 
-  std::printf("informer benchmark: %ld ReplicaSets, %.1f KB of JSON each (%.1f MB), page size %ld\n",
-              objects, static_cast<double>(jsonBytes) / objects / 1024.0,
-              static_cast<double>(jsonBytes) / 1e6, pageSize);
+  std::printf(
+      "informer benchmark: %ld ReplicaSets, %.1f KB of JSON each (%.1f MB), page size %ld\n",
+      objects, static_cast<double>(jsonBytes) / objects / 1024.0,
+      static_cast<double>(jsonBytes) / 1e6, pageSize);
   std::printf("| %-44s | %14s |\n", "measure", "value");
   std::printf("|%s|%s|\n", std::string(46, '-').c_str(), std::string(16, '-').c_str());
   std::printf("| %-44s | %14zu |\n", "objects cached", cached);

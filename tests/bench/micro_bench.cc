@@ -80,8 +80,8 @@ void BM_JudgeMeasurement(benchmark::State& state) {
   metric.max = 0.01;
   const std::string query =
       R"((sum(rate(nginx_ingress_controller_requests{namespace="shop",ingress="web-web-canary",status=~"5.."}[30s])) or vector(0)) / sum(rate(nginx_ingress_controller_requests{namespace="shop",ingress="web-web-canary"}[30s])))";
-  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(
-      std::chrono::system_clock::now());
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   // Alternate a passing and a failing value so that both message paths are timed.
   const analysis::QueryResult pass = analysis::QueryResult::ofValue(0.003);
   const analysis::QueryResult failing = analysis::QueryResult::ofValue(0.08);

@@ -89,12 +89,10 @@ TEST(DemoApp, ErrorFractionIsExactOver1000RequestsAndMetricsCountThem) {
   EXPECT_EQ(sample(run.metrics, R"(http_requests_total{code="500",version="v3"})"), 80);
   EXPECT_EQ(sample(run.metrics, R"(http_requests_total{code="200",version="v3"})"), 920);
   EXPECT_EQ(sample(run.metrics, R"(http_request_duration_seconds_count{version="v3"})"), 1000);
-  EXPECT_EQ(
-      sample(run.metrics, R"(http_request_duration_seconds_bucket{version="v3",le="+Inf"})"),
-      1000);
+  EXPECT_EQ(sample(run.metrics, R"(http_request_duration_seconds_bucket{version="v3",le="+Inf"})"),
+            1000);
   EXPECT_NE(run.metrics.find("# TYPE http_requests_total counter"), std::string::npos);
-  EXPECT_NE(run.metrics.find("# TYPE http_request_duration_seconds histogram"),
-            std::string::npos);
+  EXPECT_NE(run.metrics.find("# TYPE http_request_duration_seconds histogram"), std::string::npos);
 }
 
 TEST(DemoApp, HealthyVersionAnswersEverythingAndExportsZeroFailures) {

@@ -65,11 +65,11 @@ TEST_F(EmulatorTest, RequestLogRecordsEachRequestAndFiltersByUserAgent) {
   };
   EXPECT_EQ(request(port_, call("POST", kConfigMaps, R"({"metadata":{"name":"logged"}})")).status,
             201u);
-  EXPECT_EQ(request(port_, call("PATCH",
-                                "/apis/apps/v1/namespaces/default/deployments/missing/status",
-                                "{}"))
-                .status,
-            404u);
+  EXPECT_EQ(
+      request(port_,
+              call("PATCH", "/apis/apps/v1/namespaces/default/deployments/missing/status", "{}"))
+          .status,
+      404u);
   get(port_, kConfigMaps);  // another client
   auto generated =
       request(port_, call("POST", kConfigMaps, R"({"metadata":{"generateName":"gen-"}})"));

@@ -68,8 +68,8 @@ class InformerTest : public kube::testing::EmulatorFixture {
     // Quick retries, so that tests do not wait for client-go's 800 ms.
     o.backoff.initial = 10ms;
     o.backoff.max = 200ms;
-    return std::make_unique<SharedInformer<CachedObject>>(
-        *client_, o, cachedObjectTransform(), defaultIndexers<CachedObject>());
+    return std::make_unique<SharedInformer<CachedObject>>(*client_, o, cachedObjectTransform(),
+                                                          defaultIndexers<CachedObject>());
   }
 
   // name -> resourceVersion, from the server.
@@ -86,7 +86,8 @@ class InformerTest : public kube::testing::EmulatorFixture {
   }
   static std::map<std::string, std::string> cacheState(const SharedInformer<CachedObject>& inf) {
     std::map<std::string, std::string> out;
-    for (const auto& obj : inf.store().list()) out[obj->metadata.name] = obj->metadata.resourceVersion;
+    for (const auto& obj : inf.store().list())
+      out[obj->metadata.name] = obj->metadata.resourceVersion;
     return out;
   }
   bool converged(const SharedInformer<CachedObject>& inf) {
@@ -133,9 +134,8 @@ TEST_P(InformerTest, ListsPagedThenWatchesWithBookmarks) {
   auto other = client_->create(kConfigMaps, "elsewhere", configMap("elsewhere", "x"));
   ASSERT_TRUE(other.has_value());
   std::string otherRv(kube::stringAt(**other, "metadata.resourceVersion"));
-  EXPECT_TRUE(kube::testing::eventually([&] {
-    return std::stoull(inf->lastSyncResourceVersion()) >= std::stoull(otherRv);
-  }));
+  EXPECT_TRUE(kube::testing::eventually(
+      [&] { return std::stoull(inf->lastSyncResourceVersion()) >= std::stoull(otherRv); }));
   auto events = recorder->events();
   std::vector<std::string> tail;
   for (size_t i = initial.size(); i < events.size(); ++i) tail.push_back(events[i].type);

@@ -134,12 +134,13 @@ TEST_P(SoakTest, CachesEqualTheServerAfterDroppedWatchesAndFailures) {
   EXPECT_GT(writes.load(), 100);
   auto stats = everything.stats();
   EXPECT_GE(stats.watches, static_cast<uint64_t>(soakSeconds() / 2));
-  std::printf("soak: %ds, %ld writes, all-namespaces informer: %llu lists (%llu after 410), "
-              "%llu watches, %llu events, %llu bookmarks, %llu failures\n",
-              soakSeconds(), writes.load(), (unsigned long long)stats.lists,
-              (unsigned long long)stats.relistsAfterGone, (unsigned long long)stats.watches,
-              (unsigned long long)stats.events, (unsigned long long)stats.bookmarks,
-              (unsigned long long)stats.failures);
+  std::printf(
+      "soak: %ds, %ld writes, all-namespaces informer: %llu lists (%llu after 410), "
+      "%llu watches, %llu events, %llu bookmarks, %llu failures\n",
+      soakSeconds(), writes.load(), (unsigned long long)stats.lists,
+      (unsigned long long)stats.relistsAfterGone, (unsigned long long)stats.watches,
+      (unsigned long long)stats.events, (unsigned long long)stats.bookmarks,
+      (unsigned long long)stats.failures);
   for (auto& inf : informers) inf->stop();
   everything.stop();
 }

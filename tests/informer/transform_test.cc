@@ -43,8 +43,9 @@ TEST(TrimTest, TrimObjectDropsManagedFieldsAndLastApplied) {
 TEST(TrimTest, TrimReplicaSetKeepsOnlyTheHashLabelsOfTheTemplate) {
   auto doc = api::parseJson(kReplicaSet);
   trimReplicaSet(*doc);
-  EXPECT_EQ(api::toJson((*doc)["spec"]["template"]),
-            R"({"metadata":{"labels":{"canaryd.io/pod-template-hash":"abc","pod-template-hash":"xyz"}}})");
+  EXPECT_EQ(
+      api::toJson((*doc)["spec"]["template"]),
+      R"({"metadata":{"labels":{"canaryd.io/pod-template-hash":"abc","pod-template-hash":"xyz"}}})");
   EXPECT_EQ((*doc)["spec"]["replicas"].GetInt(), 2);
   EXPECT_TRUE((*doc)["spec"].HasMember("selector"));
   EXPECT_FALSE((*doc)["metadata"].HasMember("managedFields"));

@@ -54,7 +54,8 @@ TEST(ListQueryTest, ListAndWatch) {
   w.allowWatchBookmarks = true;
   w.timeoutSeconds = 317;
   w.limit = 10;  // not sent on watches
-  EXPECT_EQ(listQuery(w, true), "watch=1&resourceVersion=42&allowWatchBookmarks=true&timeoutSeconds=317");
+  EXPECT_EQ(listQuery(w, true),
+            "watch=1&resourceVersion=42&allowWatchBookmarks=true&timeoutSeconds=317");
 }
 
 TEST(ClientErrorTest, Predicates) {
@@ -89,8 +90,7 @@ TEST(ListPageTest, ItemsOfMissingListIsEmpty) {
 TEST(PatchTypeTest, ContentTypes) {
   EXPECT_EQ(patchContentType(PatchType::kMerge), "application/merge-patch+json");
   EXPECT_EQ(patchContentType(PatchType::kJson), "application/json-patch+json");
-  EXPECT_EQ(patchContentType(PatchType::kStrategicMerge),
-            "application/strategic-merge-patch+json");
+  EXPECT_EQ(patchContentType(PatchType::kStrategicMerge), "application/strategic-merge-patch+json");
 }
 
 }  // namespace

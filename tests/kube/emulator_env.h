@@ -127,9 +127,8 @@ inline std::string tlsName(const ::testing::TestParamInfo<bool>& info) {
 // A ConfigMap document.
 inline rapidjson::Document configMap(const std::string& ns, const std::string& name,
                                      const std::string& value = "v") {
-  auto doc = api::parseJson(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")" +
-                            name + R"(","namespace":")" + ns + R"("},"data":{"k":")" + value +
-                            R"("}})");
+  auto doc = api::parseJson(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":")" + name +
+                            R"(","namespace":")" + ns + R"("},"data":{"k":")" + value + R"("}})");
   return std::move(*doc);
 }
 

@@ -21,8 +21,8 @@ namespace canaryd::kube {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::EmulatorFixture;
 using testing::configMap;
+using testing::EmulatorFixture;
 
 class HttpClientTest : public EmulatorFixture {};
 
@@ -90,8 +90,8 @@ TEST_P(HttpClientTest, StatusSubresource) {
         "spec":{"containers":[{"name":"c","image":"nginx"}]}}}})");
   auto created = client_->create(resources::kReplicaSets, "default", *rs);
   ASSERT_TRUE(created.has_value()) << created.error().message;
-  auto patched = client_->patchStatus(resources::kReplicaSets, "default", "web",
-                                      PatchType::kMerge, R"({"status":{"observedGeneration":7}})");
+  auto patched = client_->patchStatus(resources::kReplicaSets, "default", "web", PatchType::kMerge,
+                                      R"({"status":{"observedGeneration":7}})");
   ASSERT_TRUE(patched.has_value()) << patched.error().message;
   // The status subresource ignores spec changes. The emulator's ReplicaSet controller
   // writes this status too, so a read-modify-write may meet a 409: retried on a fresh read
@@ -394,21 +394,23 @@ TEST_F(TlsTest, WrongTokenIsUnauthorized) {
 // An exec plugin whose first credential is rejected: the 401 drops it, the plugin runs
 // again and the request is repeated once with the fresh token.
 TEST_F(TlsTest, ExecCredentialPluginWithReauthenticationOn401) {
-  std::string script = "#!/bin/sh\n"
-                       "n=$(cat \"$OUT/count\" 2>/dev/null || echo 0)\n"
-                       "n=$((n + 1))\n"
-                       "echo \"$n\" > \"$OUT/count\"\n"
-                       "if [ \"$n\" = 1 ]; then token=expired; else token=\"$GOOD\"; fi\n"
-                       "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
-                       "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$token\"\n";
+  std::string script =
+      "#!/bin/sh\n"
+      "n=$(cat \"$OUT/count\" 2>/dev/null || echo 0)\n"
+      "n=$((n + 1))\n"
+      "echo \"$n\" > \"$OUT/count\"\n"
+      "if [ \"$n\" = 1 ]; then token=expired; else token=\"$GOOD\"; fi\n"
+      "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+      "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$token\"\n";
   std::string plugin = dir_.write("bin/plugin", script, true);
   std::string kubeconfig =
       "apiVersion: v1\nkind: Config\ncurrent-context: emu\n"
-      "clusters:\n- name: emu\n  cluster:\n    server: " + emu_->url() +
-      "\n    certificate-authority-data: " + base64Encode(emu_->caCertPem()) +
+      "clusters:\n- name: emu\n  cluster:\n    server: " +
+      emu_->url() + "\n    certificate-authority-data: " + base64Encode(emu_->caCertPem()) +
       "\ncontexts:\n- name: emu\n  context: {cluster: emu, user: exec}\n"
       "users:\n- name: exec\n  user:\n    exec:\n      apiVersion: "
-      "client.authentication.k8s.io/v1\n      command: " + plugin +
+      "client.authentication.k8s.io/v1\n      command: " +
+      plugin +
       "\n      interactiveMode: Never\n      env:\n      - {name: OUT, value: " + dir_.path() +
       "}\n      - {name: GOOD, value: " + emu_->token() + "}\n";
   auto kc = parseKubeconfig(kubeconfig, dir_.file("kubeconfig"));

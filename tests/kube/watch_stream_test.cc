@@ -54,8 +54,8 @@ TEST_P(WatchStreamTest, EventsInOrderFromTheListResourceVersion) {
   auto w = open(page->resourceVersion);
   ASSERT_NE(w, nullptr);
   ASSERT_TRUE(client_->create(resources::kConfigMaps, "w", configMap("w", "a")));
-  ASSERT_TRUE(client_->patch(resources::kConfigMaps, "w", "a", PatchType::kMerge,
-                             R"({"data":{"k":"2"}})"));
+  ASSERT_TRUE(
+      client_->patch(resources::kConfigMaps, "w", "a", PatchType::kMerge, R"({"data":{"k":"2"}})"));
   ASSERT_TRUE(client_->remove(resources::kConfigMaps, "w", "a"));
 
   std::vector<WatchEventType> types;
@@ -194,7 +194,7 @@ std::string chunked(const std::vector<std::string>& chunks, bool last) {
 }
 
 Result<std::optional<WatchEvent>> watchCanned(const std::string& response,
-                                               std::vector<WatchEvent>* events) {
+                                              std::vector<WatchEvent>* events) {
   CannedServer server(response);
   RestConfig config;
   config.host = server.url();
@@ -211,14 +211,13 @@ Result<std::optional<WatchEvent>> watchCanned(const std::string& response,
   }
 }
 
-const std::string kAdded = R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})";
+const std::string kAdded =
+    R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})";
 
 TEST(CannedWatchTest, EventsSplitAcrossChunks) {
   std::vector<WatchEvent> events;
-  auto end = watchCanned(chunked({kAdded.substr(0, 10), kAdded.substr(10) + "\n" + kAdded,
-                                  "\n"},
-                                 true),
-                         &events);
+  auto end = watchCanned(
+      chunked({kAdded.substr(0, 10), kAdded.substr(10) + "\n" + kAdded, "\n"}, true), &events);
   ASSERT_TRUE(end.has_value()) << end.error().message;
   EXPECT_FALSE(end->has_value());
   EXPECT_EQ(events.size(), 2u);
@@ -240,8 +239,8 @@ TEST(CannedWatchTest, StreamCutInsideAnEvent) {
 
 TEST(CannedWatchTest, MalformedEvent) {
   std::vector<WatchEvent> events;
-  auto end = watchCanned(chunked({kAdded + "\n{\"type\":\"ADDED\",\"object\":{\"a\":tru}}\n"}, true),
-                         &events);
+  auto end = watchCanned(
+      chunked({kAdded + "\n{\"type\":\"ADDED\",\"object\":{\"a\":tru}}\n"}, true), &events);
   ASSERT_FALSE(end.has_value());
   EXPECT_TRUE(isDecodeError(end.error())) << end.error().message;
   EXPECT_EQ(events.size(), 1u);
@@ -267,9 +266,11 @@ TEST(CannedWatchTest, NonChunkedErrorResponse) {
       R"({"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden",)"
       R"("message":"configmaps is forbidden: User \"x\" cannot watch resource \"configmaps\"","code":403})";
   std::vector<WatchEvent> events;
-  auto end = watchCanned("HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
-                         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
-                         &events);
+  auto end = watchCanned(
+      "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+          std::to_string(body.size()) + "\r\n\r\n" + body,
+      &events);
   ASSERT_FALSE(end.has_value());
   EXPECT_TRUE(isForbidden(end.error())) << end.error().message;
 }

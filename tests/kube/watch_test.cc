@@ -6,11 +6,10 @@ namespace canaryd::kube {
 namespace {
 
 TEST(JsonObjectSplitterTest, SplitsObjectsFedByteByByte) {
-  std::string stream =
-      R"({"type":"ADDED","object":{"a":"}{\"]","b":[1,{"c":2}]}})"
-      "\n"
-      R"({"type":"DELETED","object":{}})"
-      "\r\n";
+  std::string stream = R"({"type":"ADDED","object":{"a":"}{\"]","b":[1,{"c":2}]}})"
+                       "\n"
+                       R"({"type":"DELETED","object":{}})"
+                       "\r\n";
   JsonObjectSplitter s;
   std::vector<std::string> out;
   for (char c : stream) {
@@ -66,8 +65,7 @@ TEST(DecodeWatchEventTest, Types) {
   EXPECT_EQ(bookmark->resourceVersion, "9");
   EXPECT_EQ(decodeWatchEvent(R"({"type":"MODIFIED","object":{}})")->type,
             WatchEventType::kModified);
-  EXPECT_EQ(decodeWatchEvent(R"({"type":"DELETED","object":{}})")->type,
-            WatchEventType::kDeleted);
+  EXPECT_EQ(decodeWatchEvent(R"({"type":"DELETED","object":{}})")->type, WatchEventType::kDeleted);
 }
 
 TEST(DecodeWatchEventTest, ErrorEventWithGoneStatus) {
@@ -81,9 +79,9 @@ TEST(DecodeWatchEventTest, ErrorEventWithGoneStatus) {
 }
 
 TEST(DecodeWatchEventTest, MalformedAndUnknownAreDecodeErrors) {
-  for (const char* text : {"{\"type\":\"ADDED\",\"object\":{", "{\"object\":{}}",
-                           "{\"type\":\"ADDED\"}", "{\"type\":\"ADDED\",\"object\":3}",
-                           "{\"type\":\"RESYNC\",\"object\":{}}", "[1]"}) {
+  for (const char* text :
+       {"{\"type\":\"ADDED\",\"object\":{", "{\"object\":{}}", "{\"type\":\"ADDED\"}",
+        "{\"type\":\"ADDED\",\"object\":3}", "{\"type\":\"RESYNC\",\"object\":{}}", "[1]"}) {
     auto ev = decodeWatchEvent(text, "configmaps");
     ASSERT_FALSE(ev.has_value()) << text;
     EXPECT_TRUE(isDecodeError(ev.error())) << text;

@@ -165,8 +165,7 @@ TEST_P(LeaderElectionTest, FailingRenewalsStopLeadingByTheRenewDeadline) {
   EXPECT_FALSE(a.isLeader());
 }
 
-INSTANTIATE_TEST_SUITE_P(Emulator, LeaderElectionTest, ::testing::Bool(),
-                         kube::testing::tlsName);
+INSTANTIATE_TEST_SUITE_P(Emulator, LeaderElectionTest, ::testing::Bool(), kube::testing::tlsName);
 
 TEST(LeaderElectionConfigTest, Validate) {
   LeaderElectionConfig c;

@@ -66,9 +66,10 @@ TEST(ForbiddenTest, LoggedOncePerVerbAndResourceAndNamedByReadyz) {
   spdlog::set_default_logger(previous);
 
   std::string text = logs.str();
-  EXPECT_EQ(countLines(text, "forbidden: RBAC does not allow list rollouts.canaryd.io (HTTP 403: "
-                             "forbidden: cannot access /apis/canaryd.io/v1alpha1/namespaces/shop/"
-                             "rollouts)"),
+  EXPECT_EQ(countLines(text,
+                       "forbidden: RBAC does not allow list rollouts.canaryd.io (HTTP 403: "
+                       "forbidden: cannot access /apis/canaryd.io/v1alpha1/namespaces/shop/"
+                       "rollouts)"),
             1)
       << text;
   EXPECT_EQ(countLines(text, "forbidden: RBAC does not allow get services"), 1) << text;

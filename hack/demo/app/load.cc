@@ -145,7 +145,8 @@ asio::awaitable<void> LoadGenerator::worker() {
       if (!stream) {
         stream.emplace(io_);
         stream->expires_after(options_.timeout);
-        auto [resolveError, endpoints] = co_await resolver.async_resolve(host_, port_, kUseAwaitable);
+        auto [resolveError, endpoints] =
+            co_await resolver.async_resolve(host_, port_, kUseAwaitable);
         if (resolveError) {
           stream.reset();
           break;

@@ -20,8 +20,8 @@ struct LoadOptions {
   std::string target;  // http://host:port/path
   double rps = 50;     // requests per second, > 0
   std::vector<std::pair<std::string, std::string>> headers;
-  std::chrono::seconds duration{0};  // 0: until stop()
-  int connections = 0;               // 0: enough for half a second of latency at rps
+  std::chrono::seconds duration{0};          // 0: until stop()
+  int connections = 0;                       // 0: enough for half a second of latency at rps
   std::chrono::milliseconds timeout{10000};  // per request, connect included
   bool quiet = false;                        // no per-second summary
 };

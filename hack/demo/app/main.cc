@@ -88,8 +88,9 @@ int main(int argc, char** argv) {
   loadCommand->add_option("--duration-seconds", durationSeconds, "stop after N seconds (0: never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  loadCommand->add_option("--connections", load.connections,
-                          "keep-alive connections (0: enough for 0.5 s answers at --rps)")
+  loadCommand
+      ->add_option("--connections", load.connections,
+                   "keep-alive connections (0: enough for 0.5 s answers at --rps)")
       ->capture_default_str();
   loadCommand->add_option("--timeout-ms", timeoutMs, "per-request timeout")->capture_default_str();
   loadCommand->add_flag("--quiet", load.quiet, "print only the total at the end");

@@ -21,8 +21,8 @@ constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 }
 
 const std::vector<double>& durationBuckets() {
-  static const std::vector<double> buckets{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
-                                           0.25,  0.3,  0.4,   0.5,  0.75,  1,   2.5, 5,   10};
+  static const std::vector<double> buckets{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25,
+                                           0.3,   0.4,  0.5,   0.75, 1,     2.5, 5,    10};
   return buckets;
 }
 
@@ -95,7 +95,8 @@ asio::awaitable<void> DemoServer::session(tcp::socket socket) {
       // Decide at arrival, so the failed fraction is exact in arrival order even
       // though answers leave after the latency, concurrently.
       const bool fail = errors_.next();
-      const auto latency = fail ? options_.errorLatency.value_or(options_.latency) : options_.latency;
+      const auto latency =
+          fail ? options_.errorLatency.value_or(options_.latency) : options_.latency;
       if (latency.count() > 0) {
         timer.expires_after(latency);
         co_await timer.async_wait(kUseAwaitable);
@@ -107,7 +108,8 @@ asio::awaitable<void> DemoServer::session(tcp::socket socket) {
       } else {
         response.body() = "version " + options_.version + "\n";
       }
-      requests_.Add({{"code", std::to_string(response.result_int())}, {"version", options_.version}})
+      requests_
+          .Add({{"code", std::to_string(response.result_int())}, {"version", options_.version}})
           .Increment();
       duration_.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

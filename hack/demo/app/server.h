@@ -25,7 +25,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;  // 0: any free port
   std::string version = "v1";
-  double errorRate = 0;                // fraction of GET / answered 500, 0..1
+  double errorRate = 0;                  // fraction of GET / answered 500, 0..1
   std::chrono::milliseconds latency{0};  // added before every GET / answer
   // Added before the failed ones instead (errors that are timeouts upstream are slow);
   // unset: latency.

@@ -64,8 +64,12 @@ bool waitListening(int fd) {
 std::string renderSplit(int weight, unsigned short stablePort, unsigned short canaryPort) {
   std::string out =
       "# Written by demo-bridge from the canary Ingress's canary-weight annotation.\n"
-      "upstream stable { server 127.0.0.1:" + std::to_string(stablePort) + "; keepalive 16; }\n"
-      "upstream canary { server 127.0.0.1:" + std::to_string(canaryPort) + "; keepalive 16; }\n"
+      "upstream stable { server 127.0.0.1:" +
+      std::to_string(stablePort) +
+      "; keepalive 16; }\n"
+      "upstream canary { server 127.0.0.1:" +
+      std::to_string(canaryPort) +
+      "; keepalive 16; }\n"
       "split_clients \"${request_id}\" $backend {\n";
   if (weight <= 0) {
     out += "    * stable;\n";
@@ -112,7 +116,7 @@ bool DataPlane::setBackend(const std::string& name, const std::string& version) 
   // The same port again: the Service's address does not change, only what serves it.
   stopBackend(backend);
   if (version.empty()) return true;
-  std::vector<std::string> args{options_.appBinary, "serve", "--port",
+  std::vector<std::string> args{options_.appBinary,           "serve",     "--port",
                                 std::to_string(backend.port), "--version", version};
   auto flags = options_.versionFlags.find(version);
   const auto& extra = flags != options_.versionFlags.end() ? flags->second : options_.defaultFlags;

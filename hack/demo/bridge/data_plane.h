@@ -14,15 +14,15 @@
 namespace canaryd::demo {
 
 struct DataPlaneOptions {
-  std::string appBinary;                                   // demo-app
+  std::string appBinary;                                         // demo-app
   std::map<std::string, std::vector<std::string>> versionFlags;  // "v3" -> extra serve flags
-  std::vector<std::string> defaultFlags;                   // flags of versions not listed
+  std::vector<std::string> defaultFlags;                         // flags of versions not listed
   unsigned short stablePort = 0;
   unsigned short canaryPort = 0;
-  std::string splitFile;       // written with the upstreams and the split_clients block
-  std::string nginxBinary;     // /usr/sbin/nginx
-  std::string nginxPrefix;     // -p
-  std::string nginxConf;       // -c
+  std::string splitFile;    // written with the upstreams and the split_clients block
+  std::string nginxBinary;  // /usr/sbin/nginx
+  std::string nginxPrefix;  // -p
+  std::string nginxConf;    // -c
 };
 
 // The split_clients configuration for a canary weight (0..100) between the two local

@@ -6,6 +6,8 @@
 // Watches the canary Ingress (list + watch, as an informer would) and follows the two
 // Services' pod-template-hash selectors to their ReplicaSets' images. Prints "ready" once
 // the split file exists, then one line per change ("backend canary v2", "weight 30").
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <condition_variable>
@@ -14,7 +16,6 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "data_plane.h"
 #include "kube/config.h"
@@ -79,7 +80,7 @@ void watchIngress(Client& client, const std::string& ns, const std::string& name
       using Type = canaryd::kube::WatchEventType;
       if ((*event)->type == Type::kBookmark) continue;
       setIngressWeight((*event)->type == Type::kDeleted ? 0
-                                                         : weightOf(*(*event)->object, annotation));
+                                                        : weightOf(*(*event)->object, annotation));
     }
   }
 }
@@ -189,13 +190,12 @@ int main(int argc, char** argv) {
       weight = ingressWeight;
     }
     // Backends first, the weight last: traffic never moves to a version not yet running.
-    for (const auto& [backend, service] :
-         {std::pair{std::string("stable"), stableService}, {std::string("canary"), canaryService}}) {
+    for (const auto& [backend, service] : {std::pair{std::string("stable"), stableService},
+                                           {std::string("canary"), canaryService}}) {
       const std::string version = serviceVersion(**client, ns, service);
       if (version == plane->backendVersion(backend)) continue;
       if (plane->setBackend(backend, version)) {
-        std::cout << "backend " << backend << " " << (version.empty() ? "-" : version)
-                  << std::endl;
+        std::cout << "backend " << backend << " " << (version.empty() ? "-" : version) << std::endl;
       }
     }
     if (weight != plane->weight()) {
