@@ -35,11 +35,7 @@ void ObjectMemo::rememberWrite(std::string_view name, const ClientResult<JsonObj
 }  // namespace detail
 
 ClientResult<JsonObject> MemoIngressClient::getIngress(std::string_view ns, std::string_view name) {
-  if (auto known = memo_.lookup(name)) return std::move(*known);
-  memo_.countApiRead();
-  auto got = api_.getIngress(ns, name);
-  memo_.rememberRead(name, got);
-  return got;
+  return memo_.get(name, [&] { return api_.getIngress(ns, name); });
 }
 
 ClientResult<JsonObject> MemoIngressClient::createIngress(std::string_view ns,
@@ -60,11 +56,7 @@ ClientResult<JsonObject> MemoIngressClient::patchIngress(std::string_view ns, st
 
 ClientResult<JsonObject> MemoHttpRouteClient::getHttpRoute(std::string_view ns,
                                                            std::string_view name) {
-  if (auto known = memo_.lookup(name)) return std::move(*known);
-  memo_.countApiRead();
-  auto got = api_.getHttpRoute(ns, name);
-  memo_.rememberRead(name, got);
-  return got;
+  return memo_.get(name, [&] { return api_.getHttpRoute(ns, name); });
 }
 
 ClientResult<JsonObject> MemoHttpRouteClient::patchHttpRoute(std::string_view ns,

@@ -21,17 +21,25 @@ namespace detail {
 // Objects by name, as last read or written (or the NotFound the API answered).
 class ObjectMemo {
  public:
-  // The remembered answer to a GET of `name`, or nullopt when there is none.
-  std::optional<ClientResult<JsonObject>> lookup(std::string_view name) const;
-  // Remembers a GET's answer: an object or NotFound (other errors are not remembered).
-  void rememberRead(std::string_view name, const ClientResult<JsonObject>& got);
+  // A GET of `name`: the remembered answer, else fetch()'s (one API GET), remembered when it
+  // is an object or NotFound (other errors are not, so that a retry reads again).
+  template <class Fetch>
+  ClientResult<JsonObject> get(std::string_view name, Fetch&& fetch) {
+    if (auto known = lookup(name)) return std::move(*known);
+    ++apiReads_;
+    auto got = fetch();
+    rememberRead(name, got);
+    return got;
+  }
   // Remembers a write's answer (the stored object), or forgets `name` when it failed.
   void rememberWrite(std::string_view name, const ClientResult<JsonObject>& written);
   // GETs that went to the API.
   size_t apiReads() const { return apiReads_; }
-  void countApiRead() { ++apiReads_; }
 
  private:
+  std::optional<ClientResult<JsonObject>> lookup(std::string_view name) const;
+  void rememberRead(std::string_view name, const ClientResult<JsonObject>& got);
+
   struct Entry {
     std::optional<JsonObject> object;  // nullopt: NotFound
     std::string notFound;              // the API's message then

@@ -119,6 +119,18 @@ static std::string imageFor(const std::string& name, const std::string& tag) {
   return "registry.example.com/shop/" + name + ":" + tag;
 }
 
+RolloutShape analysedNginxShape() {
+  RolloutShape shape;
+  shape.nginx = true;
+  shape.steps = {R"({"setWeight":10})", R"({"pause":{"duration":"1m"}})", R"({"setWeight":50})",
+                 R"({"pause":{}})"};
+  shape.backgroundAnalysis =
+      R"({"startingStep":1,"interval":"30s","prometheus":{"address":"PROMETHEUS"},"metrics":[)"
+      R"({"name":"error-rate","template":"error-rate","max":0.01},)"
+      R"({"name":"latency-p95","template":"latency-p95","max":0.3}]})";
+  return shape;
+}
+
 std::string rolloutJson(const std::string& ns, const std::string& name, const RolloutShape& shape,
                         const std::string& prometheusAddress) {
   std::string steps;
@@ -581,13 +593,13 @@ double CanarydProcess::cpuSeconds() const {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// ---- PrometheusStub ----
+// ---- FixedAnswerPrometheus ----
 
 namespace net = boost::asio;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-struct PrometheusStub::Impl {
+struct FixedAnswerPrometheus::Impl {
   double value;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
@@ -662,7 +674,7 @@ struct PrometheusStub::Impl {
   }
 };
 
-PrometheusStub::PrometheusStub(double value) : impl_(std::make_unique<Impl>()) {
+FixedAnswerPrometheus::FixedAnswerPrometheus(double value) : impl_(std::make_unique<Impl>()) {
   impl_->value = value;
   tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
   impl_->acceptor.open(ep.protocol());
@@ -685,7 +697,7 @@ PrometheusStub::PrometheusStub(double value) : impl_(std::make_unique<Impl>()) {
   });
 }
 
-PrometheusStub::~PrometheusStub() {
+FixedAnswerPrometheus::~FixedAnswerPrometheus() {
   impl_->stopping = true;
   // Wake the accept with a connection of our own, then end every connection's read.
   {
@@ -703,16 +715,16 @@ PrometheusStub::~PrometheusStub() {
   for (auto& t : connections) t.join();
 }
 
-std::string PrometheusStub::address() const {
+std::string FixedAnswerPrometheus::address() const {
   return "http://127.0.0.1:" + std::to_string(impl_->port);
 }
 
-std::map<std::string, std::vector<int64_t>> PrometheusStub::answers() const {
+std::map<std::string, std::vector<int64_t>> FixedAnswerPrometheus::answers() const {
   std::lock_guard lock(impl_->mu);
   return impl_->answers;
 }
 
-size_t PrometheusStub::queries() const {
+size_t FixedAnswerPrometheus::queries() const {
   std::lock_guard lock(impl_->mu);
   return impl_->queries;
 }

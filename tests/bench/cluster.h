@@ -1,8 +1,8 @@
 // The benchmarks' cluster: an in-process kube-emulator seeded at bare speed (requests
 // handled on the emulator's thread, not over HTTP, so they are not in its request log),
 // Rollouts of a realistic size with their Services, Ingresses and stable ReplicaSets, the
-// real canaryd binary as a child process (RSS and CPU read from /proc), a stub Prometheus
-// that answers instant queries with a fixed value and records when each answer left, and
+// real canaryd binary as a child process (RSS and CPU read from /proc), a fixed-answer Prometheus
+// endpoint that answers instant queries with a fixed value and records when each answer left, and
 // the emulator's request log (GET /_emulator/requests) parsed.
 // Not thread-safe except where noted: one benchmark thread drives it.
 #pragma once
@@ -50,6 +50,11 @@ struct RolloutShape {
   // Analyses (background or steps) name their Prometheus as "PROMETHEUS".
   int replicas = 4;
 };
+
+// The benchmarks' usual Rollout: nginx-routed, steps setWeight 10, pause 1m, setWeight 50,
+// pause, with background analysis of error-rate (max 0.01) and latency-p95 (max 0.3 s)
+// from the Prometheus named "PROMETHEUS".
+RolloutShape analysedNginxShape();
 
 struct RolloutRef {
   std::string ns;
@@ -171,14 +176,16 @@ class CanarydProcess {
   std::string logPath_;
 };
 
-// A stub Prometheus: POST/GET /api/v1/query answered with one sample of `value`. For each
-// query it records the key `namespace/rollout` (read from the labels namespace="..." and
+// An endpoint speaking Prometheus' instant-query API that answers every POST/GET
+// /api/v1/query with one sample of `value`: the benchmarks need the moment each answer is
+// written, which a real Prometheus cannot report (the analysis tests use a real one). For
+// each query it records the key `namespace/rollout` (read from the labels namespace="..." and
 // rollout="..." in the query) and the CLOCK_REALTIME microseconds after the answer was
 // written. Thread-safe.
-class PrometheusStub {
+class FixedAnswerPrometheus {
  public:
-  explicit PrometheusStub(double value);
-  ~PrometheusStub();
+  explicit FixedAnswerPrometheus(double value);
+  ~FixedAnswerPrometheus();
   std::string address() const;
   // key -> times of the answers, in order.
   std::map<std::string, std::vector<int64_t>> answers() const;

@@ -115,18 +115,6 @@ std::vector<std::pair<std::string, double>> byKind(const std::vector<LoggedReque
   return out;
 }
 
-RolloutShape analysedNginxShape() {
-  RolloutShape shape;
-  shape.nginx = true;
-  shape.steps = {R"({"setWeight":10})", R"({"pause":{"duration":"1m"}})", R"({"setWeight":50})",
-                 R"({"pause":{}})"};
-  shape.backgroundAnalysis =
-      R"({"startingStep":1,"interval":"30s","prometheus":{"address":"PROMETHEUS"},"metrics":[)"
-      R"({"name":"error-rate","template":"error-rate","max":0.01},)"
-      R"({"name":"latency-p95","template":"latency-p95","max":0.3}]})";
-  return shape;
-}
-
 // ---- scale ----
 
 int scale(const Flags& f) {
@@ -134,7 +122,7 @@ int scale(const Flags& f) {
   const int n = static_cast<int>(f.num("rollouts", 1000));
   const int namespaces = static_cast<int>(f.num("namespaces", 10));
   const long window = f.num("window-seconds", 60);
-  PrometheusStub prom(0.001);
+  FixedAnswerPrometheus prom(0.001);
   Cluster cluster({c.sourceDir, c.readyDelay});
   auto seedStart = Steady::now();
   auto refs = cluster.seed(n, analysedNginxShape(), "web", namespaces, prom.address());
@@ -550,7 +538,7 @@ int latency(const Flags& f) {
   Common c = common(f, 100, "");
   const int aborts = static_cast<int>(f.num("aborts", 200));
   const int concurrency = static_cast<int>(f.num("concurrency", 10));
-  PrometheusStub prom(0.5);  // an error rate of 50%: above every max below
+  FixedAnswerPrometheus prom(0.5);  // an error rate of 50%: above every max below
   Cluster cluster({c.sourceDir, c.readyDelay});
   RolloutShape shape;
   shape.nginx = true;
@@ -609,9 +597,10 @@ int latency(const Flags& f) {
   commonParams(rep, c);
   rep.param("aborts", std::to_string(aborts) + " nginx-routed Rollouts, " +
                           std::to_string(concurrency) + " rolling out at a time");
-  rep.param("measured",
-            "stub Prometheus answer written (CLOCK_REALTIME) -> the emulator logs "
-            "canaryd's PATCH of the canary Ingress (canary-weight 0)");
+  rep.param(
+      "measured",
+      "fixed-answer Prometheus endpoint: answer written (CLOCK_REALTIME) -> the emulator logs "
+      "canaryd's PATCH of the canary Ingress (canary-weight 0)");
   rep.add("p50_ms", "p50", percentile(ms, 50), "ms", 2);
   rep.add("p99_ms", "p99", percentile(ms, 99), "ms", 2);
   rep.add("max_ms", "max", percentile(ms, 100), "ms", 2);

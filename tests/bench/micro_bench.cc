@@ -19,21 +19,9 @@ namespace {
 
 using namespace canaryd;
 
-bench::RolloutShape benchShape() {
-  bench::RolloutShape shape;
-  shape.nginx = true;
-  shape.steps = {R"({"setWeight":10})", R"({"pause":{"duration":"1m"}})", R"({"setWeight":50})",
-                 R"({"pause":{}})"};
-  shape.backgroundAnalysis =
-      R"({"startingStep":1,"interval":"30s","prometheus":{"address":"PROMETHEUS"},"metrics":[)"
-      R"({"name":"error-rate","template":"error-rate","max":0.01},)"
-      R"({"name":"latency-p95","template":"latency-p95","max":0.3}]})";
-  return shape;
-}
-
 const std::string& rolloutText() {
-  static const std::string text =
-      bench::rolloutJson("shop", "web", benchShape(), "http://prometheus.monitoring:9090");
+  static const std::string text = bench::rolloutJson("shop", "web", bench::analysedNginxShape(),
+                                                     "http://prometheus.monitoring:9090");
   return text;
 }
 

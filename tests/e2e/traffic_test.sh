@@ -210,14 +210,20 @@ nginx_step4() {
   poll "status.canaryWeight is what nginx was told" 5 "40" field .status.canaryWeight
 }
 
-# Promotes from step 4 and checks that weight 0 came after the stable Service moved.
-nginx_promote() {
-  local mark
+# Promotes from step 4 and waits for the promotion: Healthy at weight 0, the canary the new
+# stable, the stable Service repointed. Sets mark (the request log's length before it).
+promote_from_step4() {
   mark=$(request_mark)
   promote
   poll "promoted: Healthy, weight 0" 30 "Healthy 5 0" state
   poll "stableRS is the canary" 10 "$canary_hash" field .status.stableRS
   poll "stable Service repointed" 20 "$canary_hash" svc_hash web-stable
+}
+
+# Promotes from step 4 and checks that weight 0 came after the stable Service moved.
+nginx_promote() {
+  local mark
+  promote_from_step4
   poll "canary Ingress back at weight 0, header route removed" 20 \
     "canary=true canary-weight=0 proxy-read-timeout=30" nginx_annotations "$canary_ingress"
   poll "header route name removed" 10 "<absent>" annotation ingress "$canary_ingress" canaryd.io/header-route
@@ -251,11 +257,7 @@ gateway_step4() {
 
 gateway_promote() {
   local mark
-  mark=$(request_mark)
-  promote
-  poll "promoted: Healthy, weight 0" 30 "Healthy 5 0" state
-  poll "stableRS is the canary" 10 "$canary_hash" field .status.stableRS
-  poll "stable Service repointed" 20 "$canary_hash" svc_hash web-stable
+  promote_from_step4
   poll "HTTPRoute: main back to 100/0, header rule removed" 20 \
     "main/[]->web-stable:80@100,web-canary:80@0 | api/api[]->api:8080@3" route_rules
   poll "main rule weights sum to 100" 5 "100" main_weight_sum
